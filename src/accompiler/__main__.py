@@ -1,0 +1,5 @@
+"""`python -m accompiler` runs the accard command line."""
+
+from .cli import main
+
+main()

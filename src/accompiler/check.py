@@ -1,0 +1,105 @@
+"""Semantic checks of a Claim against its folder: confined, existing, readable paths."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from .ir import Claim
+from .problems import Problem
+from .span import Span
+
+RECORD_SUFFIXES = {
+    "canonical": (".jsonl", ".csv", ".parquet"),
+    "lm_eval": (".jsonl",),
+    "inspect": (".eval", ".json"),
+}
+
+
+def confined_path(spec_dir: Path, relative: str) -> tuple[Path | None, str]:
+    """Resolve `relative` inside `spec_dir`; return (path, '') or (None, why it is refused)."""
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or (len(relative) > 1 and relative[1] == ":"):
+        return None, "is absolute; paths are relative to the spec's folder"
+    if ".." in pure.parts:
+        return None, "leaves the spec's folder (`..`)"
+    root = spec_dir.resolve()
+    target = (root / pure).resolve()
+    if target != root and root not in target.parents:
+        return None, "points outside the spec's folder (through a symlink)"
+    if not target.exists():
+        return None, "does not exist"
+    return target, ""
+
+
+def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
+    """Every problem with the files a claim names: confinement, existence, kind."""
+    problems: list[Problem] = []
+    for field, relative, kind in _named_paths(claim):
+        span = claim.spans.get(field)
+        path, why = confined_path(spec_dir, relative)
+        if path is None:
+            problems.append(Problem(f"path `{relative}` {why}", span, _help(why), field))
+            continue
+        problems += _kind_problems(claim, path, relative, kind, span, field)
+    if claim.defense.relabel and claim.defense.relabel.to == claim.defense.mechanism:
+        problems.append(
+            Problem(
+                "the relabel names the class already claimed", claim.spans.get("claim.defense.relabel"),
+                "a permissive relabel recodes the claim to the other class", severity="warning",
+            )
+        )
+    return problems
+
+
+def _help(why: str) -> str:
+    if "exist" in why:
+        return "check the spelling; paths are relative to the folder that holds the spec"
+    return "keep every input inside the folder that holds the spec"
+
+
+def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
+    named: list[tuple[str, str, str]] = []
+    datasets = [("claim.heldout", claim.heldout)]
+    if claim.fresh is not None:
+        datasets.append(("claim.fresh", claim.fresh))
+    datasets += [(f"claim.transfer[{i}]", t) for i, t in enumerate(claim.transfer)]
+    for prefix, data in datasets:
+        for key in ("file", "undefended", "defended"):
+            values = getattr(data, "files" if key == "file" else key)
+            named += [(f"{prefix}.{key}[{i}]", v, "records") for i, v in enumerate(values)]
+    named += [(f"claim.adapters.{a.role}.path", a.path, "adapter") for a in claim.adapters]
+    return named
+
+
+def _kind_problems(claim: Claim, path: Path, relative: str, kind: str, span: Span | None,
+                   field: str) -> list[Problem]:
+    if kind == "records":
+        suffixes = RECORD_SUFFIXES[claim.records.format]
+        if not path.is_file():
+            return [Problem(f"`{relative}` is not a file", span, "", field)]
+        if path.suffix.lower() not in suffixes:
+            return [Problem(
+                f"`{relative}` is not a {claim.records.format} record file",
+                span, "expected " + " or ".join(suffixes), field,
+            )]
+        return []
+    role = field.split(".")[2]
+    adapter = claim.adapter(role)
+    if path.is_dir():
+        has_weights = any((path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin"))
+        if not (path / "adapter_config.json").is_file() or not has_weights:
+            return [Problem(
+                f"`{relative}` is not a PEFT adapter directory", span,
+                "it needs adapter_config.json and adapter_model.safetensors (or .bin)", field,
+            )]
+        if adapter is not None and adapter.scale is not None:
+            return [Problem(f"`scale` is given for the PEFT directory `{relative}`", span,
+                            "a PEFT directory's scale comes from adapter_config.json", field)]
+        return []
+    if path.suffix != ".safetensors":
+        return [Problem(f"`{relative}` is neither a PEFT directory nor a .safetensors file", span,
+                        "", field)]
+    if adapter is not None and adapter.scale is None:
+        return [Problem(f"the plain adapter file `{relative}` needs a `scale`", span,
+                        f'write `{role} "{relative}" {{ scale 2.0 }}` (lora_alpha / r)', field)]
+    return []

@@ -1,0 +1,123 @@
+"""The accard command line: thin wrappers that load, compile, run, render and exit."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .problems import SpecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+SPEC = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class InternalError(click.ClickException):
+    """A bug in accard: exit 3 with one line (the traceback with --debug)."""
+
+    exit_code = 3
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"internal error: {self.message} (a bug in accard; rerun with --debug)",
+                   err=True)
+
+
+def _guard(command: F) -> F:
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the boundary that turns bugs into exit 3
+            if click.get_current_context().find_root().params.get("debug"):
+                traceback.print_exc()
+            raise InternalError(f"{type(error).__name__}: {error}") from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="accard")
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def main(debug: bool) -> None:
+    """Acceptance Cards: check a safe fine-tuning defense claim on four diagnostics."""
+
+
+@main.command()
+@click.argument("spec", type=SPEC)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_guard
+def plan(spec: Path, as_json: bool) -> None:
+    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated."""
+    from .load import load_spec
+    from .plan import compile_plan, dumps, plan_to_json
+    from .render.plan import render_plan
+
+    claim, _ = load_spec(spec)
+    compiled, _ = compile_plan(claim, spec.parent)
+    document = plan_to_json(compiled)
+    click.echo(dumps(document) if as_json else render_plan(document), nl=not as_json)
+
+
+@main.command()
+@click.argument("spec", type=SPEC)
+@click.option("--check", "check_only", is_flag=True,
+              help="Exit 1 if the file is not in canonical layout; change nothing.")
+@_guard
+def fmt(spec: Path, check_only: bool) -> None:
+    """Rewrite an .ac SPEC in canonical layout, keeping its comments."""
+    from .load import read_spec_text
+    from .problems import raise_if_errors
+    from .syntax.dsl import parse_document
+    from .syntax.fmt import format_document
+
+    if spec.suffix != ".ac":
+        raise click.UsageError("fmt formats .ac files; for YAML use `accard convert`")
+    text = read_spec_text(spec, str(spec))
+    document, problems = parse_document(text, str(spec))
+    raise_if_errors(problems, {str(spec): text})
+    assert document is not None
+    formatted = format_document(document, text)
+    if check_only:
+        if formatted != text:
+            click.echo(f"{spec}: not in canonical layout (run `accard fmt {spec}`)", err=True)
+            sys.exit(1)
+        return
+    if formatted != text:
+        _write_atomic(spec, formatted)
+        click.echo(f"formatted {spec}", err=True)
+
+
+@main.command()
+@click.argument("spec", type=SPEC)
+@click.option("--to", "target", type=click.Choice(["ac", "yaml"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of stdout.")
+@_guard
+def convert(spec: Path, target: str, out: Path | None) -> None:
+    """Convert a claim between the .ac language and YAML (comments are not carried over)."""
+    from .emit import claim_to_ac, claim_to_yaml
+    from .load import load_spec
+
+    claim, _ = load_spec(spec)
+    text = claim_to_ac(claim) if target == "ac" else claim_to_yaml(claim)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write_atomic(out, text)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.accard-tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+__all__ = ["main", "SpecError"]

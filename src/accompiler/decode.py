@@ -1,0 +1,289 @@
+"""Config tree -> Claim IR: one schema and one set of problems for both front-ends."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ir import (
+    ADAPTER_ROLES,
+    DEFAULT_FIELDS,
+    LANGUAGE_VERSION,
+    MECHANISM_CLASSES,
+    RECORD_FIELDS,
+    RECORD_FORMATS,
+    Adapter,
+    Claim,
+    DataSet,
+    Defense,
+    Records,
+    Relabel,
+    Settings,
+)
+from .problems import Problem, did_you_mean
+from .span import Span
+from .syntax.ast import Key, Mapping, Node, Scalar, Sequence
+
+
+@dataclass
+class _Fields:
+    """Reads the entries of one Mapping, remembering which keys were asked for."""
+
+    node: Mapping
+    path: str
+    problems: list[Problem]
+    spans: dict[str, Span]
+    known: set[str] = field(default_factory=set)
+
+    def entries(self, key: str) -> list[tuple[Key, Node]]:
+        self.known.add(key)
+        return [(k, v) for k, v in self.node.entries if k.name == key]
+
+    def one(self, key: str, required: bool = False) -> Node | None:
+        found = self.entries(key)
+        for duplicate, _ in found[1:]:
+            self.error(f"duplicate `{key}`", duplicate.span, key, "give it once")
+        if not found:
+            if required:
+                self.error(f"missing `{key}` in {self.where()}", self.node.span, key)
+            return None
+        self.spans[self.sub(key)] = found[0][1].span
+        return found[0][1]
+
+    def where(self) -> str:
+        return f"`{self.path}`" if self.path else "the spec"
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, summary: str, span: Span, key: str = "", detail: str = "") -> None:
+        self.problems.append(Problem(summary, span, detail, self.sub(key) if key else self.path))
+
+    def text(self, key: str, required: bool = False, default: str = "") -> str:
+        node = self.one(key, required)
+        if node is None:
+            return default
+        if not isinstance(node, Scalar) or node.kind not in ("string", "word"):
+            self.error(f"`{key}` must be a string", node.span, key)
+            return default
+        if not str(node.value).strip():
+            self.error(f"`{key}` must not be empty", node.span, key)
+        return str(node.value)
+
+    def choice(self, key: str, choices: tuple[str, ...], required: bool = False) -> str:
+        node = self.one(key, required)
+        if node is None:
+            return ""
+        value = node.value if isinstance(node, Scalar) else None
+        if value not in choices:
+            shown = value if isinstance(value, str) else "this"
+            self.error(
+                f"unknown {key} `{shown}`{did_you_mean(str(shown), choices)}",
+                node.span,
+                key,
+                "one of: " + ", ".join(choices),
+            )
+            return ""
+        return str(value)
+
+    def number(self, key: str, default: Any, check: Callable[[float], bool], rule: str,
+               integer: bool = False) -> Any:
+        node = self.one(key)
+        if node is None:
+            return default
+        value = node.value if isinstance(node, Scalar) and node.kind == "number" else None
+        if value is None or isinstance(value, bool) or (integer and not isinstance(value, int)):
+            kind = "a whole number" if integer else "a number"
+            self.error(f"`{key}` must be {kind}", node.span, key, rule)
+            return default
+        if not math.isfinite(value) or not check(value):
+            self.error(f"`{key}` is out of range: {value}", node.span, key, rule)
+            return default
+        return value if integer else float(value)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        values: list[str] = []
+        for index, (_, node) in enumerate(self.entries(key)):
+            items = node.items if isinstance(node, Sequence) else (node,)
+            for item in items:
+                if isinstance(item, Scalar) and item.kind in ("string", "word") and item.value:
+                    self.spans[f"{self.sub(key)}[{len(values)}]"] = item.span
+                    values.append(str(item.value))
+                else:
+                    self.error(f"`{key}` must be a file path string", item.span, key)
+        return tuple(values)
+
+    def mapping(self, key: str, required: bool = False) -> _Fields | None:
+        node = self.one(key, required)
+        return self.as_fields(node, self.sub(key), key) if node is not None else None
+
+    def as_fields(self, node: Node, path: str, key: str) -> _Fields | None:
+        if not isinstance(node, Mapping):
+            self.error(f"`{key}` must be a block", node.span, key)
+            return None
+        return _Fields(node, path, self.problems, self.spans)
+
+    def finish(self) -> None:
+        for key, _node in self.node.entries:
+            if key.name not in self.known:
+                hint = did_you_mean(key.name, self.known)
+                self.error(
+                    f"unknown keyword `{key.name}` in {self.where()}{hint}",
+                    key.span,
+                    key.name,
+                    "known here: " + ", ".join(sorted(self.known)),
+                )
+
+
+def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
+    """Build the Claim IR from a config tree; report every problem found, not just the first."""
+    problems: list[Problem] = []
+    spans: dict[str, Span] = {}
+    top = _Fields(tree, "", problems, spans)
+    version = top.one("accard", required=True)
+    if version is not None and (not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION):
+        top.error(
+            "unsupported language version", version.span, "accard",
+            f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
+        )
+    body = top.mapping("claim", required=True)
+    top.finish()
+    claim = _claim(body, spans) if body is not None else None
+    if any(p.is_error for p in problems):
+        return None, problems
+    return claim, problems
+
+
+def _claim(body: _Fields, spans: dict[str, Span]) -> Claim | None:
+    title = body.text("title", required=True)
+    defense = _defense(body.mapping("defense", required=True))
+    model = body.text("model", required=True)
+    records = _records(body)
+    heldout = _dataset(body.mapping("heldout", required=True), "heldout", "task")
+    fresh_fields = body.mapping("fresh")
+    fresh = _dataset(fresh_fields, "fresh", None) if fresh_fields else None
+    transfer = _transfers(body)
+    adapters = _adapters(body.mapping("adapters"))
+    settings = _settings(body.mapping("settings"))
+    body.finish()
+    if defense is None or heldout is None:
+        return None
+    return Claim(title, defense, model, records, heldout, fresh, transfer, adapters, settings,
+                 spans=spans)
+
+
+def _defense(fields: _Fields | None) -> Defense | None:
+    if fields is None:
+        return None
+    name = fields.text("name", required=True)
+    mechanism = fields.choice("mechanism", MECHANISM_CLASSES, required=True)
+    relabel = None
+    relabel_fields = fields.mapping("relabel")
+    if relabel_fields is not None:
+        to = relabel_fields.choice("to", MECHANISM_CLASSES, required=True)
+        because = relabel_fields.text("because")
+        if not because.strip():
+            relabel_fields.error(
+                "a relabel needs a reason", relabel_fields.node.span, "because",
+                'write `relabel shrinkage because "why the auditor recodes it"`',
+            )
+        relabel_fields.finish()
+        relabel = Relabel(to, because)
+    fields.finish()
+    return Defense(name, mechanism, relabel)
+
+
+def _records(body: _Fields) -> Records:
+    fields = body.mapping("records")
+    if fields is None:
+        return Records("canonical", tuple(DEFAULT_FIELDS["canonical"].items()))
+    record_format = fields.choice("format", RECORD_FORMATS) or "canonical"
+    mapping = dict(DEFAULT_FIELDS[record_format])
+    for name in RECORD_FIELDS:
+        mapping[name] = fields.text(name, default=mapping[name])
+    fields.finish()
+    return Records(record_format, tuple(mapping.items()))
+
+
+def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | None:
+    if fields is None:
+        return None
+    name = fields.text(label, required=True) if label else role
+    files = fields.texts("file")
+    undefended, defended = fields.texts("undefended"), fields.texts("defended")
+    fields.finish()
+    span = fields.node.span
+    if files and (undefended or defended):
+        fields.error("give either `file` or `undefended` + `defended`, not both", span)
+    elif not files and not (undefended and defended):
+        fields.error(
+            f"`{fields.path}` names no record files", span, "file",
+            'add `file "data.jsonl"` (arm from a field) or `undefended "u.jsonl"` and '
+            '`defended "d.jsonl"` (arm from the file)',
+        )
+    return DataSet(role, name, files, undefended, defended)
+
+
+def _transfers(body: _Fields) -> tuple[DataSet, ...]:
+    targets: list[DataSet] = []
+    seen: dict[str, Span] = {}
+    for index, (key, node) in enumerate(body.entries("transfer")):
+        items = node.items if isinstance(node, Sequence) else (node,)
+        for item in items:
+            fields = body.as_fields(item, f"claim.transfer[{len(targets)}]", "transfer")
+            target = _dataset(fields, "transfer", "name")
+            if target is None:
+                continue
+            if target.name in seen:
+                body.error(f"duplicate transfer target `{target.name}`", item.span, "transfer",
+                           "give each transfer target a distinct name")
+            seen[target.name] = item.span
+            targets.append(target)
+    return tuple(targets)
+
+
+def _adapters(fields: _Fields | None) -> tuple[Adapter, ...]:
+    if fields is None:
+        return ()
+    adapters = []
+    for role in ADAPTER_ROLES:
+        node = fields.one(role, required=True)
+        if node is None:
+            continue
+        if isinstance(node, Scalar):
+            node = Mapping(((Key("path", node.span), node),), node.span)
+        sub = fields.as_fields(node, fields.sub(role), role)
+        if sub is None:
+            continue
+        path = sub.text("path", required=True)
+        scale = sub.number("scale", None, lambda v: v > 0, "a positive LoRA scale (alpha / r)")
+        sub.finish()
+        adapters.append(Adapter(role, path, scale))
+    fields.finish()
+    return tuple(adapters)
+
+
+def _settings(fields: _Fields | None) -> Settings:
+    if fields is None:
+        return Settings()
+    default = Settings()
+    settings = Settings(
+        resamples=fields.number("resamples", default.resamples, lambda v: 1000 <= v <= 1_000_000,
+                                "at least 1000 and at most 1000000 resamples", integer=True),
+        confidence=fields.number("confidence", default.confidence, lambda v: 0 < v < 1,
+                                 "a level in (0, 1), e.g. 0.95"),
+        seed=fields.number("seed", default.seed, lambda v: 0 <= v < 2**63,
+                           "a non-negative whole number", integer=True),
+        tau_fresh=fields.number("tau_fresh", default.tau_fresh, lambda v: 0 < v <= 1,
+                                "a retention threshold in (0, 1]"),
+        rho_at=fields.number("rho_at", default.rho_at, lambda v: v > 0,
+                             "a positive rho_AT threshold, e.g. 0.6"),
+        max_deploy_cost=fields.number("max_deploy_cost", None, lambda v: 0 <= v <= 1,
+                                      "an accuracy cost in [0, 1]"),
+        min_clusters=fields.number("min_clusters", default.min_clusters, lambda v: v >= 2,
+                                   "at least 2 question clusters", integer=True),
+    )
+    fields.finish()
+    return settings

@@ -1,0 +1,104 @@
+"""Claim IR -> .ac or YAML text (`accard convert`); only non-default values are written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from .ir import DEFAULT_FIELDS, LANGUAGE_VERSION, Claim, DataSet, Settings
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _number(value: float | int) -> str:
+    return repr(value)
+
+
+def _changed_settings(settings: Settings) -> dict[str, Any]:
+    default = Settings()
+    return {k: v for k, v in vars(settings).items() if v != getattr(default, k) and v is not None}
+
+
+def _changed_fields(claim: Claim) -> dict[str, str]:
+    default = DEFAULT_FIELDS[claim.records.format]
+    return {k: v for k, v in claim.records.fields if default[k] != v}
+
+
+def _dataset_lines(data: DataSet) -> list[str]:
+    lines = [f'  file {_q(f)}' for f in data.files]
+    lines += [f'  undefended {_q(f)}' for f in data.undefended]
+    lines += [f'  defended {_q(f)}' for f in data.defended]
+    return lines
+
+
+def claim_to_ac(claim: Claim) -> str:
+    body: list[str] = [f"defense {_q(claim.defense.name)} {{",
+                       f"  mechanism {claim.defense.mechanism}"]
+    if claim.defense.relabel:
+        relabel = claim.defense.relabel
+        body.append(f"  relabel {relabel.to} because {_q(relabel.because)}")
+    body += ["}", f"model {_q(claim.model)}"]
+    fields = _changed_fields(claim)
+    if fields:
+        body.append(f"records {claim.records.format} {{")
+        body += [f"  {k} {_q(v)}" for k, v in fields.items()]
+        body.append("}")
+    else:
+        body.append(f"records {claim.records.format}")
+    body += [f"heldout {_q(claim.heldout.name)} {{", *_dataset_lines(claim.heldout), "}"]
+    if claim.fresh:
+        body += ["fresh {", *_dataset_lines(claim.fresh), "}"]
+    for target in claim.transfer:
+        body += [f"transfer {_q(target.name)} {{", *_dataset_lines(target), "}"]
+    if claim.adapters:
+        body.append("adapters {")
+        for adapter in claim.adapters:
+            if adapter.scale is None:
+                body.append(f"  {adapter.role} {_q(adapter.path)}")
+            else:
+                body += [f"  {adapter.role} {_q(adapter.path)} {{",
+                         f"    scale {_number(adapter.scale)}", "  }"]
+        body.append("}")
+    settings = _changed_settings(claim.settings)
+    if settings:
+        body += ["settings {", *[f"  {k} {_number(v)}" for k, v in settings.items()], "}"]
+    lines = [f"accard {LANGUAGE_VERSION}", "", f"claim {_q(claim.title)} {{"]
+    lines += [("  " + line) if line else line for line in body]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {label: data.name} if label else {}
+    for key, values in (("file", data.files), ("undefended", data.undefended),
+                        ("defended", data.defended)):
+        if values:
+            out[key] = list(values)
+    return out
+
+
+def claim_to_yaml(claim: Claim) -> str:
+    defense: dict[str, Any] = {"name": claim.defense.name, "mechanism": claim.defense.mechanism}
+    if claim.defense.relabel:
+        defense["relabel"] = {"to": claim.defense.relabel.to,
+                              "because": claim.defense.relabel.because}
+    body: dict[str, Any] = {"title": claim.title, "defense": defense, "model": claim.model,
+                            "records": {"format": claim.records.format, **_changed_fields(claim)},
+                            "heldout": _dataset_yaml(claim.heldout, "task")}
+    if claim.fresh:
+        body["fresh"] = _dataset_yaml(claim.fresh, None)
+    if claim.transfer:
+        body["transfer"] = [_dataset_yaml(t, "name") for t in claim.transfer]
+    if claim.adapters:
+        body["adapters"] = {
+            a.role: a.path if a.scale is None else {"path": a.path, "scale": a.scale}
+            for a in claim.adapters
+        }
+    settings = _changed_settings(claim.settings)
+    if settings:
+        body["settings"] = settings
+    document = {"accard": LANGUAGE_VERSION, "claim": body}
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,55 @@
+"""Plan JSON -> a one-screen summary for `accard plan`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LETTERS = {"reliability": "(a)", "fresh_generalization": "(b)", "mechanism": "(c)",
+           "transfer": "(d)"}
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return ""
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    claim, settings = plan["claim"], plan["settings"]
+    defense = claim["defense"]
+    relabel = defense.get("relabel")
+    lines = [
+        f"plan for: {claim['title']}",
+        f"  defense {defense['name']} claims {defense['mechanism']}"
+        + (f"; auditor relabels it {relabel['to']} ({relabel['because']})" if relabel else ""),
+        f"  model {claim['model']} · records {claim['records']['format']}",
+        "",
+        f"inputs ({len(plan['inputs'])} files)",
+    ]
+    width = max((len(i["role"]) for i in plan["inputs"]), default=0)
+    for item in plan["inputs"]:
+        lines.append(f"  {item['role']:<{width}}  {item['path']}  "
+                     f"({_size(item['size'])}, sha256 {item['sha256'][:12]})")
+    boot = settings["bootstrap"]
+    lines += [
+        "",
+        f"settings: {boot['resamples']} question-clustered paired resamples, "
+        f"{boot['confidence']:.0%} two-sided percentile CIs, seed {boot['seed']}; "
+        f"tau_fresh {settings['tau_fresh']}, rho_at {settings['rho_at']}"
+        + (f", max_deploy_cost {settings['max_deploy_cost']}"
+           if settings["max_deploy_cost"] is not None else ""),
+        "",
+        "steps",
+    ]
+    for step in plan["steps"]:
+        if step["kind"] != "diagnostic":
+            lines.append(f"  load + bootstrap  {step['name'].removeprefix('records.')}")
+            continue
+        label = f"{LETTERS[step['name']]} {step['name']}"
+        if step["status"] == "not_evaluable":
+            lines.append(f"  {label:<26} not evaluable: {step['reason']}")
+        else:
+            lines.append(f"  {label:<26} reads {', '.join(step['reads'])}")
+    return "\n".join(lines)

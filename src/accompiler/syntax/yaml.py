@@ -1,0 +1,96 @@
+"""The YAML front-end: text -> config tree, with SafeLoader node marks as spans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..problems import Problem
+from ..span import Span
+from .ast import Key, Mapping, Node, Scalar, Sequence
+
+MAX_DEPTH = 16
+MAX_NODES = 20_000
+
+
+class _Limits:
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+
+def parse_tree(text: str, file: str) -> tuple[Mapping | None, list[Problem]]:
+    """Compose YAML safely (no tags, no aliases) into the config tree."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        return None, [_yaml_problem(error, file)]
+    except yaml.YAMLError as error:
+        return None, [Problem(f"invalid YAML: {error}", Span(file, 1))]
+    if root is None:
+        return Mapping((), Span(file, 1, 1)), []
+    problems: list[Problem] = []
+    node = _convert(root, file, 1, _Limits(), problems)
+    if problems:
+        return None, problems
+    if not isinstance(node, Mapping):
+        return None, [Problem("the top level of a YAML spec must be a mapping", node.span)]
+    return node, []
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(f"invalid YAML: {error.problem or error.context}", Span(file, line, column))
+
+
+def _span(node: yaml.Node, file: str) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _convert(node: yaml.Node, file: str, depth: int, limits: _Limits, problems: list[Problem]) -> Node:
+    span = _span(node, file)
+    if id(node) in limits.seen:
+        problems.append(Problem("YAML anchors and aliases are not allowed in a spec", span))
+        return Scalar(None, "null", span)
+    limits.seen.add(id(node))
+    if depth > MAX_DEPTH or len(limits.seen) > MAX_NODES:
+        problems.append(Problem(f"the spec is nested deeper than {MAX_DEPTH} or too large", span))
+        return Scalar(None, "null", span)
+    if isinstance(node, yaml.MappingNode):
+        return _mapping(node, file, depth, limits, problems)
+    if isinstance(node, yaml.SequenceNode):
+        items = tuple(_convert(item, file, depth + 1, limits, problems) for item in node.value)
+        return Sequence(items, span)
+    return _scalar(node, span, problems)
+
+
+def _mapping(node: yaml.MappingNode, file: str, depth: int, limits: _Limits, problems: list[Problem]) -> Mapping:
+    entries = []
+    for key_node, value_node in node.value:
+        key_span = _span(key_node, file)
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            problems.append(Problem("mapping keys must be plain words", key_span))
+            continue
+        value = _convert(value_node, file, depth + 1, limits, problems)
+        entries.append((Key(str(key_node.value), key_span), value))
+    return Mapping(tuple(entries), _span(node, file))
+
+
+_KINDS = {
+    "tag:yaml.org,2002:str": "string",
+    "tag:yaml.org,2002:int": "number",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+}
+
+
+def _scalar(node: yaml.Node, span: Span, problems: list[Problem]) -> Scalar:
+    kind = _KINDS.get(node.tag)
+    if kind is None:
+        problems.append(Problem(f"unsupported YAML tag `{node.tag}`", span, "use plain values"))
+        return Scalar(None, "null", span)
+    value: Any = yaml.SafeLoader(" ").construct_object(node) if kind != "string" else node.value
+    return Scalar(value, kind, span)
