@@ -114,6 +114,75 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
         _write_atomic(out, text)
 
 
+@main.command()
+@click.argument("spec", type=SPEC)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON card here (validated, atomically).")
+@click.option("--format", "output_format", default="text",
+              type=click.Choice(["text", "json", "markdown", "latex", "html"]),
+              help="How to print the card on stdout.")
+@click.option("--seed", type=int, help="Override the spec's bootstrap seed.")
+@click.option("--resamples", type=click.IntRange(min=1000), help="Override the spec's B.")
+@_guard
+def check(spec: Path, out: Path | None, output_format: str, seed: int | None,
+          resamples: int | None) -> None:
+    """Run the four diagnostics on SPEC and print its Acceptance Card.
+
+    Exit 0 on a strict full-card pass, 1 when the card does not pass, 2 when the spec or
+    an input is wrong (nothing is written), 3 on an internal error.
+    """
+    from dataclasses import replace
+
+    from .card import dumps, write_card
+    from .load import load_spec
+    from .plan import compile_plan
+    from .render import render_card
+    from .run import run_plan
+
+    claim, sources = load_spec(spec)
+    overrides = {k: v for k, v in (("seed", seed), ("resamples", resamples)) if v is not None}
+    if overrides:
+        claim = replace(claim, settings=replace(claim.settings, **overrides))
+    compiled, _ = compile_plan(claim, spec.parent)
+    try:
+        card = run_plan(compiled, spec.parent)
+    except SpecError as error:
+        error.sources.update(sources)
+        raise
+    if out is not None:
+        write_card(card, out)
+    click.echo(dumps(card) if output_format == "json" else render_card(card, output_format),
+               nl=output_format != "json")
+    if not card["verdict"]["strict"]["pass"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("card_path", metavar="CARD", type=SPEC)
+@_guard
+def validate(card_path: Path) -> None:
+    """Check that CARD is a valid Acceptance Card (schemas/card.v1.schema.json)."""
+    import json
+
+    from .card import validation_errors
+
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{card_path}: not JSON ({error})") from None
+    version = card.get("card_version") if isinstance(card, dict) else None
+    if version != "1":
+        click.echo(f"{card_path}: card_version {version!r} is not one this accard reads "
+                   "(it reads \"1\")", err=True)
+        sys.exit(2)
+    errors = validation_errors(card)
+    for error in errors:
+        click.echo(f"{card_path}: {error}", err=True)
+    if errors:
+        sys.exit(2)
+    click.echo(f"{card_path}: a valid Acceptance Card (version 1)")
+
+
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.accard-tmp")
     temporary.write_text(text, encoding="utf-8")

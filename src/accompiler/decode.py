@@ -284,6 +284,8 @@ def _settings(fields: _Fields | None) -> Settings:
                                       "an accuracy cost in [0, 1]"),
         min_clusters=fields.number("min_clusters", default.min_clusters, lambda v: v >= 2,
                                    "at least 2 question clusters", integer=True),
+        rank_rtol=fields.number("rank_rtol", None, lambda v: 0 < v < 1,
+                                "a relative singular-value threshold in (0, 1)"),
     )
     fields.finish()
     return settings

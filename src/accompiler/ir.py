@@ -96,6 +96,7 @@ class Settings:
     rho_at: float = 0.6
     max_deploy_cost: float | None = None
     min_clusters: int = 20
+    rank_rtol: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,4 +159,5 @@ def settings_json(settings: Settings) -> dict[str, Any]:
         "rho_at": settings.rho_at,
         "max_deploy_cost": settings.max_deploy_cost,
         "min_clusters": settings.min_clusters,
+        "rank_rtol": settings.rank_rtol,
     }

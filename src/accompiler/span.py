@@ -19,6 +19,8 @@ class Span:
     end_column: int = 0
 
     def location(self) -> str:
+        if not self.line:
+            return self.file
         if self.column:
             return f"{self.file}:{self.line}:{self.column}"
         return f"{self.file}:{self.line}"

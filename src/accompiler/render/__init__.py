@@ -1,1 +1,13 @@
 """Renderers: a plan or a card (JSON documents) -> text for people. No computation here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_card(card: dict[str, Any], output_format: str) -> str:
+    from . import html, latex, markdown, text
+
+    renderers = {"text": text.render, "markdown": markdown.render, "latex": latex.render,
+                 "html": html.render}
+    return renderers[output_format](card)

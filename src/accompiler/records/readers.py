@@ -1,0 +1,130 @@
+"""Record files (bytes) -> raw rows: JSONL, CSV, Parquet, lm-eval samples, inspect_ai logs.
+
+Each reader yields (row, mapping) where `row` is the 1-based line (JSONL, CSV), row index
+(Parquet) or `member#n` (inspect .eval archives) that a problem will name.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+MAX_MEMBER_BYTES = 64 << 20
+MAX_ARCHIVE_BYTES = 1 << 30
+
+
+class ReadError(Exception):
+    """A file that cannot be read as its format at all (not a single bad row)."""
+
+    def __init__(self, message: str, row: int | str | None = None):
+        super().__init__(message)
+        self.row = row
+
+
+Row = tuple[int | str, Any]
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"{token} is not a number")
+
+
+def _json(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def read_jsonl(data: bytes) -> Iterator[Row]:
+    text = _text(data)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, _json(line)
+        except ValueError as error:
+            raise ReadError(f"not valid JSON ({error})", number) from None
+
+
+def read_csv(data: bytes) -> Iterator[Row]:
+    reader = csv.DictReader(io.StringIO(_text(data), newline=""))
+    try:
+        for row in reader:
+            if None in row:
+                raise ReadError("more values than header columns", reader.line_num)
+            yield reader.line_num, row
+    except csv.Error as error:
+        raise ReadError(f"not valid CSV ({error})", reader.line_num) from None
+
+
+def read_parquet(data: bytes) -> Iterator[Row]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ReadError("reading Parquet needs pyarrow: pip install 'accard[parquet]'") from None
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as error:  # noqa: BLE001 - pyarrow raises many types for a bad file
+        raise ReadError(f"not a readable Parquet file ({error})") from None
+    for index, row in enumerate(table.to_pylist(), start=1):
+        yield index, row
+
+
+def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
+    """Samples of an inspect_ai log: a `.json` EvalLog or an `.eval` zip archive."""
+    if suffix == ".json":
+        try:
+            log = _json(data)
+        except ValueError as error:
+            raise ReadError(f"not valid JSON ({error})") from None
+        samples = log.get("samples") if isinstance(log, dict) else None
+        if not isinstance(samples, list):
+            raise ReadError("an inspect log without `samples` (was it written with samples?)")
+        for index, sample in enumerate(samples, start=1):
+            yield f"samples[{index - 1}]", sample
+        return
+    yield from _read_eval_archive(data)
+
+
+def _read_eval_archive(data: bytes) -> Iterator[Row]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ReadError("not an inspect .eval archive (not a zip file)") from None
+    members = sorted(n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json"))
+    if not members:
+        raise ReadError("an inspect .eval archive with no samples/ entries")
+    total = 0
+    for name in members:
+        info = archive.getinfo(name)
+        total += info.file_size
+        if info.file_size > MAX_MEMBER_BYTES or total > MAX_ARCHIVE_BYTES:
+            raise ReadError(f"archive member {name} is too large to read safely", name)
+        try:
+            yield name, _json(archive.read(name))
+        except ValueError as error:
+            raise ReadError(f"not valid JSON ({error})", name) from None
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ReadError(f"not UTF-8 text (byte {error.start})") from None
+
+
+def read_rows(data: bytes, suffix: str, record_format: str) -> Iterator[Row]:
+    """Rows of one record file, dispatched on format and file suffix."""
+    if record_format == "inspect":
+        return read_inspect(data, suffix)
+    if suffix == ".csv":
+        return read_csv(data)
+    if suffix == ".parquet":
+        return read_parquet(data)
+    return read_jsonl(data)
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""

@@ -1,0 +1,225 @@
+"""Raw rows -> a validated ClusterTable: per-question sums and counts of the four cells."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..problems import MAX_REPORTED, Problem
+from ..span import Span
+from ..stats.bootstrap import CELLS
+from .readers import ReadError, Row, is_missing
+
+CONDITIONS = ("deploy", "eval")
+ARMS = ("undefended", "defended")
+# inspect_ai's value_to_float convention for string scores.
+INSPECT_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
+
+
+@dataclass(frozen=True)
+class ClusterTable:
+    """One data set, validated: question ids (sorted), their subjects, and cell sums/counts."""
+
+    question_ids: tuple[str, ...]
+    subjects: tuple[str, ...]
+    sums: NDArray[np.float64]
+    counts: NDArray[np.float64]
+
+    @property
+    def subject_set(self) -> frozenset[str]:
+        return frozenset(self.subjects)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One record file of a data set: its bytes, suffix, display path and forced arm."""
+
+    path: str
+    data: bytes
+    suffix: str
+    arm: str | None
+
+
+class TooManyProblems(Exception):
+    pass
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        if len(self.problems) >= MAX_REPORTED:
+            raise TooManyProblems
+
+
+def _lookup(row: Any, path: str) -> Any:
+    value = row
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _span(path: str, row: int | str) -> Span:
+    if isinstance(row, int):
+        return Span(path, row)
+    return Span(f"{path}#{row}", 0)
+
+
+def _text_field(value: Any) -> str | None:
+    if isinstance(value, bool) or is_missing(value):
+        return None
+    if isinstance(value, int) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return None
+
+
+def _score(value: Any, record_format: str) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        if record_format == "inspect" and value in INSPECT_SCORES:
+            return INSPECT_SCORES[value]
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str, str],
+               record_format: str, out: _Collector) -> tuple[str, str, str, int, int, float] | None:
+    span = _span(source.path, row_id)
+    if not isinstance(row, dict):
+        out.add(Problem("a row is not an object", span, "each row must be a JSON object"))
+        return None
+    values: dict[str, Any] = {}
+    for name in ("question_id", "template_id", "subject"):
+        text = _text_field(_lookup(row, fields[name]))
+        if text is None:
+            out.add(Problem(f"missing or invalid `{name}`", span, f"read from `{fields[name]}`",
+                            fields[name]))
+            return None
+        values[name] = text
+    condition = _lookup(row, fields["condition"])
+    if condition not in CONDITIONS:
+        out.add(Problem(f"unknown condition {condition!r}", span, "expected deploy or eval",
+                        fields["condition"]))
+        return None
+    arm = source.arm or _lookup(row, fields["arm"])
+    if arm not in ARMS:
+        out.add(Problem(f"unknown arm {arm!r}", span, "expected undefended or defended",
+                        fields["arm"]))
+        return None
+    raw = _lookup(row, fields["correct"])
+    score = _score(raw, record_format)
+    if score is None or not 0 <= score <= 1:
+        what = "missing" if is_missing(raw) else f"{raw!r} is not a number in [0, 1]"
+        out.add(Problem(f"score {what}", span, "`correct` must be a number in [0, 1] (no NaN)",
+                        fields["correct"]))
+        return None
+    return (values["question_id"], values["template_id"], values["subject"],
+            ARMS.index(arm), CONDITIONS.index(condition), score)
+
+
+def build_table(sources: list[SourceFile], fields: dict[str, str], record_format: str,
+                rows_of: Any) -> tuple[ClusterTable | None, list[Problem]]:
+    """Validate every row of a data set's files and sum it into a ClusterTable."""
+    out = _Collector()
+    items: dict[tuple[str, str, int, int], list[float]] = {}
+    first_seen: dict[tuple[str, str, int, int], str] = {}
+    subjects: dict[str, tuple[str, str]] = {}
+    try:
+        for source in sources:
+            _read_source(source, fields, record_format, rows_of, out, items, first_seen, subjects)
+        if not out.problems:
+            _pairing_problems(items, first_seen, sources, out)
+    except TooManyProblems:
+        pass
+    if out.problems:
+        return None, out.problems
+    return _sum_table(items, subjects), []
+
+
+def _read_source(source: SourceFile, fields: dict[str, str], record_format: str, rows_of: Any,
+                 out: _Collector, items: dict[Any, list[float]], first_seen: dict[Any, str],
+                 subjects: dict[str, tuple[str, str]]) -> None:
+    count = 0
+    try:
+        for row_id, row in rows_of(source):
+            count += 1
+            parsed = _parse_row(source, row_id, row, fields, record_format, out)
+            if parsed is None:
+                continue
+            question, template, subject, arm, condition, score = parsed
+            where = _span(source.path, row_id).location()
+            known = subjects.setdefault(question, (subject, where))
+            if known[0] != subject:
+                out.add(Problem(f"question {question!r} has subject {subject!r} here and "
+                                f"{known[0]!r} at {known[1]}", _span(source.path, row_id),
+                                "a question belongs to one subject", fields["subject"]))
+            key = (question, template, arm, condition)
+            if key in items and record_format != "inspect":
+                out.add(Problem(f"duplicate item {_describe(key)}", _span(source.path, row_id),
+                                f"first seen at {first_seen[key]}"))
+                continue
+            items.setdefault(key, []).append(score)
+            first_seen.setdefault(key, where)
+    except ReadError as error:
+        span = _span(source.path, error.row) if error.row is not None else Span(source.path, 1)
+        out.add(Problem(str(error), span))
+        return
+    if count == 0:
+        out.add(Problem("the record file is empty", Span(source.path, 1),
+                        "every declared record file must hold rows"))
+
+
+def _describe(key: tuple[str, str, int, int]) -> str:
+    question, template, arm, condition = key
+    return (f"(question {question!r}, template {template!r}, {CONDITIONS[condition]}, "
+            f"{ARMS[arm]})")
+
+
+def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, str],
+                      sources: list[SourceFile], out: _Collector) -> None:
+    display = sources[0].path if len(sources) == 1 else ", ".join(s.path for s in sources)
+    cells: dict[str, set[tuple[int, int]]] = {}
+    for question, template, arm, condition in items:
+        cells.setdefault(question, set()).add((arm, condition))
+        partner = (question, template, 1 - arm, condition)
+        if partner not in items:
+            out.add(Problem(
+                f"item {_describe((question, template, arm, condition))} has no "
+                f"{ARMS[1 - arm]} counterpart", Span(display, 0),
+                f"the arms are paired: every item needs both (seen at "
+                f"{first_seen[(question, template, arm, condition)]})"))
+    for question, present in sorted(cells.items()):
+        if len(present) < 4:
+            missing = [f"{ARMS[a]}/{CONDITIONS[c]}" for a in range(2) for c in range(2)
+                       if (a, c) not in present]
+            out.add(Problem(f"question {question!r} lacks {', '.join(missing)}", Span(display, 0),
+                            "each question needs all four (arm, condition) combinations"))
+
+
+def _sum_table(items: dict[tuple[str, str, int, int], list[float]],
+               subjects: dict[str, tuple[str, str]]) -> ClusterTable:
+    questions = sorted(subjects)
+    index = {q: i for i, q in enumerate(questions)}
+    sums = np.zeros((len(questions), len(CELLS)))
+    counts = np.zeros((len(questions), len(CELLS)))
+    for (question, _template, arm, condition), scores in items.items():
+        cell = arm * 2 + condition
+        sums[index[question], cell] += sum(scores) / len(scores)
+        counts[index[question], cell] += 1
+    return ClusterTable(tuple(questions), tuple(subjects[q][0] for q in questions), sums, counts)

@@ -1,0 +1,37 @@
+"""Card -> Markdown, ready to paste into a paper's appendix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(card: dict[str, Any]) -> str:
+    claim = card["claim"]
+    lines = [
+        f"### Acceptance Card: {_cell(claim['title'])}",
+        "",
+        f"Defense **{_cell(claim['defense'])}** on `{claim['model']}`, claimed mechanism "
+        f"`{claim['mechanism_claimed']}`"
+        + (f", auditor's relabel `{claim['relabel']['to']}` ({_cell(claim['relabel']['because'])})"
+           if claim["relabel"] else "") + ".",
+        "",
+        f"Precondition: {gap_line(card)}.",
+        "",
+        "| diagnostic | status | result | reason |",
+        "|---|---|---|---|",
+    ]
+    for row in rows(card):
+        lines.append(f"| {row.title} | **{row.status}** | {_cell(row.figure)} | "
+                     f"{_cell(row.reason)} |")
+    cost = deploy_line(card)
+    lines += ["", f"Deployment cost: {cost or 'not evaluable'}.", "",
+              f"Verdict: {verdict_line(card)}.", "", f"_{settings_line(card)}; accard "
+              f"{card['tool']['version']}, card version {card['card_version']}._"]
+    lines += [f"\n> warning: {_cell(w)}" for w in card["warnings"]]
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Card -> the rows every human-facing renderer shows (one per diagnostic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+TITLES = {"reliability": "(a) reliability", "fresh_generalization": "(b) fresh generalisation",
+          "mechanism": "(c) mechanism", "transfer": "(d) transfer"}
+
+
+@dataclass(frozen=True)
+class Row:
+    title: str
+    status: str
+    figure: str
+    reason: str
+
+
+def interval(value: dict[str, Any] | None, name: str = "Δgap") -> str:
+    if value is None:
+        return ""
+    return f"{name} {value['estimate']:+.3f} [{value['ci_low']:+.3f}, {value['ci_high']:+.3f}]"
+
+
+def number(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"
+
+
+def _figure(name: str, section: dict[str, Any]) -> str:
+    if name == "reliability":
+        return interval(section["delta_gap"])
+    if name == "fresh_generalization":
+        text = interval(section["delta_gap"])
+        if section["retention"] is not None:
+            text += f", retention {section['retention']:.2f} (τ {section['tau_fresh']})"
+        return text
+    if name == "mechanism":
+        if section["measured"] is None:
+            return f"claimed {section['claimed']}"
+        return (f"measured {section['measured']} (ρ_AT {number(section['rho_at'])}, "
+                f"α_T {number(section['alpha_t'])}, α_A {number(section['alpha_a'])}; "
+                f"claimed {section['claimed']})")
+    parts = [f"{t['name']}: {t['status']}" + (f" {interval(t['delta_gap'])}" if t["delta_gap"]
+                                               else "") for t in section["targets"]]
+    return "; ".join(parts)
+
+
+def rows(card: dict[str, Any]) -> list[Row]:
+    return [Row(TITLES[name], section["status"], _figure(name, section), section["reason"])
+            for name, section in card["diagnostics"].items()]
+
+
+def verdict_line(card: dict[str, Any]) -> str:
+    strict, permissive = card["verdict"]["strict"], card["verdict"]["permissive"]
+    def word(v: dict[str, Any]) -> str:
+        return f"{'PASS' if v['pass'] else 'FAIL'} ({v['passed']}/4 pass)"
+    return f"strict {word(strict)} · permissive {word(permissive)}"
+
+
+def settings_line(card: dict[str, Any]) -> str:
+    boot = card["settings"]["bootstrap"]
+    clusters = next((d["clusters"] for d in card["datasets"] if d["key"] == "heldout"), None)
+    return (f"{boot['confidence']:.0%} two-sided percentile CIs · question-clustered paired "
+            f"bootstrap · {clusters} held-out clusters · B = {boot['resamples']} · "
+            f"seed {boot['seed']}")
+
+
+def deploy_line(card: dict[str, Any]) -> str:
+    delta = card["diagnostics"]["reliability"]["delta_deploy"]
+    if delta is None:
+        return ""
+    gate = card["diagnostics"]["reliability"]["deploy_cost_gate"]
+    limit = f" (max cost {gate['max_deploy_cost']})" if gate else " (reported, outside the gate)"
+    return interval(delta, "Δdeploy") + limit
+
+
+def gap_line(card: dict[str, Any]) -> str:
+    pre = card["precondition"]
+    if pre["installed_gap"] is None:
+        return f"installed gap: not evaluable ({pre['reason']})"
+    mark = "installed" if pre["installed"] else "NOT installed"
+    return f"{interval(pre['installed_gap'], 'installed gap')} — {mark}"

@@ -1,0 +1,31 @@
+"""Card -> the terminal card: one line a diagnostic, the verdicts, the cost, the settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
+
+MARKS = {"pass": "PASS", "fail": "FAIL", "not_evaluable": "N/A "}
+
+
+def render(card: dict[str, Any]) -> str:
+    claim = card["claim"]
+    relabel = claim["relabel"]
+    lines = [
+        f"Acceptance Card · {claim['title']}",
+        f"defense {claim['defense']} · claims {claim['mechanism_claimed']}"
+        + (f" (relabelled {relabel['to']}: {relabel['because']})" if relabel else "")
+        + f" · model {claim['model']}",
+        "",
+        gap_line(card),
+    ]
+    for row in rows(card):
+        lines.append(f"{MARKS[row.status]}  {row.title:<26} {row.figure}")
+        if row.status != "pass" and row.reason:
+            lines.append(f"      {'':<26} ↳ {row.reason}")
+    cost = deploy_line(card)
+    lines += ["", f"deployment cost  {cost}" if cost else "deployment cost  not evaluable",
+              f"verdict          {verdict_line(card)}", "", settings_line(card)]
+    lines += [f"warning: {w}" for w in card["warnings"]]
+    return "\n".join(lines)

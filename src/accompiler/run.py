@@ -1,0 +1,99 @@
+"""Plan -> filled card: load and bootstrap every data set, read the adapters, run (a)-(d)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .adapters import AdapterError, AdapterFile, open_adapter
+from .card import build_card
+from .diagnostics import DIAGNOSTICS
+from .diagnostics.context import DataSetResult, RunContext
+from .diagnostics.mechanism import measure
+from .ir import DataSet
+from .plan import Plan, dataset_key
+from .problems import Problem, SpecError
+from .records import ClusterTable, load_dataset, read_input
+from .span import Span
+from .stats.bootstrap import bootstrap_contrasts
+
+
+def run_plan(plan: Plan, spec_dir: Path) -> dict[str, Any]:
+    """Execute a plan and return the card (a JSON-ready dict). Raises SpecError on bad input.
+
+    Args:
+        plan: the compiled plan; only its inputs are read, each checked against its sha256.
+        spec_dir: the folder the plan's paths are relative to.
+    """
+    claim = plan.claim
+    datasets = [claim.heldout] + ([claim.fresh] if claim.fresh else []) + list(claim.transfer)
+    tables: dict[str, tuple[DataSet, ClusterTable]] = {}
+    problems: list[Problem] = []
+    for data in datasets:
+        table, found = load_dataset(plan, data, spec_dir, claim.records)
+        problems += found
+        if table is not None:
+            tables[dataset_key(data)] = (data, table)
+    problems += _subject_overlap(plan, tables)
+    mechanism, mechanism_reason, adapter_problems = _read_mechanism(plan, spec_dir)
+    problems += adapter_problems
+    if any(p.is_error for p in problems):
+        raise SpecError(problems)
+    results = {key: _bootstrap(data, table, plan) for key, (data, table) in tables.items()}
+    context = RunContext(claim, results, mechanism, mechanism_reason)
+    diagnostics = {name: run(context) for name, run in DIAGNOSTICS.items()}
+    return build_card(plan, results, diagnostics)
+
+
+def _bootstrap(data: DataSet, table: ClusterTable, plan: Plan) -> DataSetResult:
+    settings = plan.claim.settings
+    key = dataset_key(data)
+    if len(table.question_ids) < 2:
+        reason = f"`{data.name}` has {len(table.question_ids)} question cluster; at least 2 needed"
+        return DataSetResult(key, data.name, table.subject_set, None, reason)
+    boot = bootstrap_contrasts(table.sums, table.counts, resamples=settings.resamples,
+                               confidence=settings.confidence, seed=settings.seed)
+    return DataSetResult(key, data.name, table.subject_set, boot)
+
+
+def _subject_overlap(plan: Plan, tables: dict[str, tuple[DataSet, ClusterTable]]) -> list[Problem]:
+    if "heldout" not in tables or "fresh" not in tables:
+        return []
+    shared = tables["heldout"][1].subject_set & tables["fresh"][1].subject_set
+    if not shared:
+        return []
+    where = ", ".join(i.path for i in plan.inputs_for("records/fresh"))
+    return [Problem(
+        f"the fresh-subject records share {len(shared)} subject(s) with the held-out set: "
+        + ", ".join(sorted(shared)[:10]), Span(where, 0),
+        "fresh subjects must be disjoint from the held-out subjects (checked from the data)",
+        "subject",
+    )]
+
+
+def _read_adapter(plan: Plan, spec_dir: Path, role: str) -> AdapterFile:
+    weights = plan.input(f"adapter/{role}/weights")
+    data, problems = read_input(spec_dir, weights)
+    if problems:
+        raise AdapterError(f"{weights.path}: {problems[0].summary}")
+    config_data = None
+    configs = [i for i in plan.inputs if i.role == f"adapter/{role}/config"]
+    if configs:
+        config_data, problems = read_input(spec_dir, configs[0])
+        if problems:
+            raise AdapterError(f"{configs[0].path}: {problems[0].summary}")
+    adapter = plan.claim.adapter(role)
+    assert adapter is not None and data is not None
+    return open_adapter(data, weights.path, config_data, adapter.scale, weights.path)
+
+
+def _read_mechanism(plan: Plan, spec_dir: Path) -> tuple[dict[str, Any] | None, str, list[Problem]]:
+    if not plan.claim.adapters:
+        return None, "the claim declares no adapters", []
+    try:
+        u, d, r = (_read_adapter(plan, spec_dir, role) for role in ("undefended", "defended", "reference"))
+        modules, coverage = measure(u, d, r, plan.claim.settings.rank_rtol)
+    except AdapterError as error:
+        return None, "", [Problem(str(error), Span(plan.claim.adapters[0].path, 0),
+                                  "see README, 'Adapters'", "claim.adapters")]
+    return {"modules": modules, "coverage": coverage}, "", []
