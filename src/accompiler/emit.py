@@ -101,4 +101,9 @@ def claim_to_yaml(claim: Claim) -> str:
     if settings:
         body["settings"] = settings
     document = {"accard": LANGUAGE_VERSION, "claim": body}
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    if yaml.safe_load(text) != document:
+        # PyYAML writes some characters (NEL, line/paragraph separators) raw, and reading them
+        # back folds them into spaces; escaping everything keeps the text exact.
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=False, width=100)
+    return text

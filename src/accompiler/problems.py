@@ -37,15 +37,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def render_problem(problem: Problem, sources: Mapping[str, str]) -> str:
     lines = [f"{problem.severity}: {problem.summary}"]
+    pad = " " * (len(str(problem.span.line)) if problem.span and problem.span.column else 1)
     if problem.span is not None:
-        lines.append(f"  --> {problem.span.location()}")
+        lines.append(f"{pad}--> {problem.span.location()}")
         source = sources.get(problem.span.file)
         if source is not None:
             lines.extend(snippet(problem.span, source))
     if problem.field:
-        lines.append(f"  = field: {problem.field}")
+        lines.append(f"{pad} = field: {problem.field}")
     if problem.detail:
-        lines.append(f"  = help: {problem.detail}")
+        lines.append(f"{pad} = help: {problem.detail}")
     return "\n".join(lines)
 
 

@@ -153,10 +153,21 @@ _CHARACTER_HINTS = {
 
 # Known mistakes, labelled by the LALR state they leave the parser in (lark match_examples).
 _TOKEN_EXAMPLES: dict[str, list[str]] = {
-    "unclosed block": ['claim "t" {\n  model "m"\n', 'a {\n b {\n c 1\n }\n'],
-    "unexpected `}`": ["a 1\n}\n", 'claim "t" {\n}\n}\n'],
-    "a block must open on the line of its keyword": ['claim "t"\n{\n}\n', "a\n{\n}\n"],
-    "statements must be on separate lines": ['a { b 1 } c 2\n', 'a "x" { b 1 } "y"\n'],
+    "unclosed block": [
+        'accard 1\nclaim "t" {\n  model "m"\n',
+        'accard 1\nclaim "t" {\n  a {\n    b 1\n  }\n  model "m"\n',
+        'accard 1\nclaim "t" {\n  a {\n    b 1\n',
+        'accard 1\nclaim "t" {\n',
+        'claim "t" {\n',
+    ],
+    "unexpected `}`": ['accard 1\nclaim "t" {\n}\n}\n', "a 1\n}\n", 'accard 1\n}\n'],
+    "a block must open on the line of its keyword": [
+        'accard 1\nclaim "t"\n{\n}\n', 'accard 1\nclaim "t" {\n  a\n  {\n  }\n}\n',
+    ],
+    "statements must be on separate lines": [
+        'accard 1\nclaim "t" {\n  a { b 1 } c 2\n}\n', 'accard 1\nclaim "t" {\n  a { } "x"\n}\n',
+        'accard 1\nclaim "t" {\n} a\n',
+    ],
 }
 
 _TOKEN_HELP = {
@@ -177,8 +188,10 @@ def _syntax_problem(error: UnexpectedInput, text: str, file: str) -> Problem:
         )
         return Problem(f"syntax error: {summary}", span, help_text)
     label = error.match_examples(_parser().parse, _TOKEN_EXAMPLES, use_accepts=True)
+    token = getattr(error, "token", None)
+    if label is None and token is not None:
+        label = _label_by_token(token.type, text[: getattr(error, "pos_in_stream", 0) or 0])
     if label is None:
-        token = getattr(error, "token", None)
         found = "end of file" if token is None or token.type == "$END" else f"`{token}`"
         return Problem(f"syntax error: unexpected {found}", span, "see README, 'The spec language'")
     if label == "unclosed block":
@@ -187,6 +200,19 @@ def _syntax_problem(error: UnexpectedInput, text: str, file: str) -> Problem:
 
 
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _label_by_token(token_type: str, before: str) -> str | None:
+    """Fallback when no corpus example shares the parser state."""
+    if token_type == "$END":
+        return "unclosed block"
+    if token_type == "RBRACE":
+        return "unexpected `}`"
+    if token_type == "LBRACE":
+        return "a block must open on the line of its keyword"
+    if before.rstrip(" \t").endswith("}"):
+        return "statements must be on separate lines"
+    return None
 
 
 def _unmatched_brace(text: str, file: str) -> Span | None:
@@ -256,6 +282,10 @@ def _body_to_mapping(
 
 def _statement_to_node(statement: Statement, parent: str, problems: list[Problem]) -> Node:
     sig = signature(parent, statement.keyword)
+    if sig.block == "yes" and statement.body is None:
+        problems.append(Problem(f"`{statement.keyword}` needs a block", statement.span,
+                                f"write `{_example(statement.keyword, sig)}`"))
+        return Mapping((), statement.span)
     if sig.is_scalar and statement.body is None and len(statement.values) == 1:
         value = statement.values[0]
         return Scalar(value.value, value.kind, value.span)
@@ -265,14 +295,6 @@ def _statement_to_node(statement: Statement, parent: str, problems: list[Problem
             problems.append(Problem(f"`{statement.keyword}` takes no block", statement.span))
         inner = _body_to_mapping(statement.body, statement.keyword, statement.span, problems)
         entries.extend(inner.entries)
-    elif sig.block == "yes":
-        problems.append(
-            Problem(
-                f"`{statement.keyword}` needs a block",
-                statement.span,
-                f"write `{_example(statement.keyword, sig)}`",
-            )
-        )
     return Mapping(tuple(entries), statement.span)
 
 

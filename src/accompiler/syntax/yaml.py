@@ -58,6 +58,9 @@ def _convert(node: yaml.Node, file: str, depth: int, limits: _Limits, problems: 
     if depth > MAX_DEPTH or len(limits.seen) > MAX_NODES:
         problems.append(Problem(f"the spec is nested deeper than {MAX_DEPTH} or too large", span))
         return Scalar(None, "null", span)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTIONS:
+        problems.append(Problem(f"unsupported YAML tag `{node.tag}`", span, "use plain values"))
+        return Scalar(None, "null", span)
     if isinstance(node, yaml.MappingNode):
         return _mapping(node, file, depth, limits, problems)
     if isinstance(node, yaml.SequenceNode):
@@ -78,6 +81,7 @@ def _mapping(node: yaml.MappingNode, file: str, depth: int, limits: _Limits, pro
     return Mapping(tuple(entries), _span(node, file))
 
 
+_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _KINDS = {
     "tag:yaml.org,2002:str": "string",
     "tag:yaml.org,2002:int": "number",
