@@ -52,7 +52,7 @@ def render_problem(problem: Problem, sources: Mapping[str, str]) -> str:
 
 def render_problems(problems: Iterable[Problem], sources: Mapping[str, str]) -> str:
     ordered = sorted(problems, key=_order)
-    shown = ordered[:MAX_REPORTED]
+    shown = ordered[: MAX_REPORTED + 1]
     blocks = [render_problem(p, sources) for p in shown]
     errors = sum(p.is_error for p in ordered)
     if len(ordered) > len(shown):
@@ -63,7 +63,8 @@ def render_problems(problems: Iterable[Problem], sources: Mapping[str, str]) -> 
 
 def _order(problem: Problem) -> tuple[Any, ...]:
     span = problem.span or Span("", 0)
-    return (not problem.is_error, span.file, span.line, span.column, problem.summary)
+    return (problem.severity == "note", not problem.is_error, span.file, span.line, span.column,
+            problem.summary)
 
 
 class SpecError(click.ClickException):

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import sys
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -29,12 +30,8 @@ class ReadError(Exception):
 Row = tuple[int | str, Any]
 
 
-def _reject_constant(token: str) -> float:
-    raise ValueError(f"{token} is not a number")
-
-
 def _json(text: str | bytes) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(text)
 
 
 def read_jsonl(data: bytes) -> Iterator[Row]:
@@ -89,6 +86,8 @@ def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
 
 
 def _read_eval_archive(data: bytes) -> Iterator[Row]:
+    if sys.version_info < (3, 14):
+        import zipfile_zstd  # noqa: F401 - registers zstd, as inspect_ai itself does
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -102,8 +101,12 @@ def _read_eval_archive(data: bytes) -> Iterator[Row]:
         total += info.file_size
         if info.file_size > MAX_MEMBER_BYTES or total > MAX_ARCHIVE_BYTES:
             raise ReadError(f"archive member {name} is too large to read safely", name)
+        with archive.open(name) as member:
+            content = member.read(MAX_MEMBER_BYTES + 1)
+        if len(content) > MAX_MEMBER_BYTES:
+            raise ReadError(f"archive member {name} inflates past its stated size", name)
         try:
-            yield name, _json(archive.read(name))
+            yield name, _json(content)
         except ValueError as error:
             raise ReadError(f"not valid JSON ({error})", name) from None
 

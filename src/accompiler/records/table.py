@@ -93,9 +93,19 @@ def _score(value: Any, record_format: str) -> float | None:
             value = float(value)
         except ValueError:
             return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not math.isinf(value):
         return float(value)
     return None
+
+
+def _score_fault(raw: Any, score: float | None) -> str:
+    if raw is None or raw == "":
+        return "is missing"
+    if score is None:
+        return f"{raw!r} is not a number"
+    if math.isnan(score):
+        return "is NaN"
+    return f"{raw!r} is outside [0, 1]"
 
 
 def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str, str],
@@ -124,10 +134,9 @@ def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str
         return None
     raw = _lookup(row, fields["correct"])
     score = _score(raw, record_format)
-    if score is None or not 0 <= score <= 1:
-        what = "missing" if is_missing(raw) else f"{raw!r} is not a number in [0, 1]"
-        out.add(Problem(f"score {what}", span, "`correct` must be a number in [0, 1] (no NaN)",
-                        fields["correct"]))
+    if score is None or math.isnan(score) or not 0 <= score <= 1:
+        out.add(Problem(f"score {_score_fault(raw, score)}", span,
+                        "`correct` must be a number in [0, 1]", fields["correct"]))
         return None
     return (values["question_id"], values["template_id"], values["subject"],
             ARMS.index(arm), CONDITIONS.index(condition), score)
@@ -146,7 +155,8 @@ def build_table(sources: list[SourceFile], fields: dict[str, str], record_format
         if not out.problems:
             _pairing_problems(items, first_seen, sources, out)
     except TooManyProblems:
-        pass
+        out.problems.append(Problem(f"stopped reading after {MAX_REPORTED} problems", None,
+                                    "fix these and run again", severity="note"))
     if out.problems:
         return None, out.problems
     return _sum_table(items, subjects), []
@@ -214,12 +224,17 @@ def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, str],
 
 def _sum_table(items: dict[tuple[str, str, int, int], list[float]],
                subjects: dict[str, tuple[str, str]]) -> ClusterTable:
+    """Sum items per question and cell with math.fsum (exactly rounded), so the table does
+    not depend on row order; repeated keys (inspect epochs) are averaged first."""
     questions = sorted(subjects)
     index = {q: i for i, q in enumerate(questions)}
+    cells: dict[tuple[int, int], list[float]] = {}
+    for (question, _template, arm, condition), scores in items.items():
+        cells.setdefault((index[question], arm * 2 + condition), []).append(
+            math.fsum(scores) / len(scores))
     sums = np.zeros((len(questions), len(CELLS)))
     counts = np.zeros((len(questions), len(CELLS)))
-    for (question, _template, arm, condition), scores in items.items():
-        cell = arm * 2 + condition
-        sums[index[question], cell] += sum(scores) / len(scores)
-        counts[index[question], cell] += 1
+    for (row, cell), values in cells.items():
+        sums[row, cell] = math.fsum(values)
+        counts[row, cell] = len(values)
     return ClusterTable(tuple(questions), tuple(subjects[q][0] for q in questions), sums, counts)

@@ -1,0 +1,295 @@
+"""Record readers and validation: every bad row is a problem naming file, row and field."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+from accompiler.load import load_spec
+from accompiler.plan import compile_plan
+from accompiler.problems import SpecError
+from accompiler.run import run_plan
+
+SPEC = '''accard 1
+claim "t" {{
+  defense "D" {{
+    mechanism shrinkage
+  }}
+  model "m"
+{records}
+  heldout "h" {{
+{files}
+  }}{extra}
+}}
+'''
+
+
+def good_rows(questions: int = 3, templates: int = 2, subject: str = "s") -> list[dict]:
+    rows = []
+    for q in range(questions):
+        for t in range(templates):
+            for arm in ("undefended", "defended"):
+                for condition in ("deploy", "eval"):
+                    rows.append({"question_id": f"q{q}", "template_id": f"t{t}",
+                                 "subject": subject, "condition": condition, "arm": arm,
+                                 "correct": float((q + t) % 2)})
+    return rows
+
+
+def jsonl(rows: list) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
+
+
+def run_spec(tmp_path: Path, files: dict[str, bytes | str], records: str = "",
+             extra: str = "", data_lines: str | None = None) -> dict:
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    names = data_lines or "\n".join(f'    file "{n}"' for n in files if n.startswith("h"))
+    spec = tmp_path / "claim.ac"
+    spec.write_text(SPEC.format(records=records, files=names, extra=extra))
+    claim, _ = load_spec(spec)
+    plan, _ = compile_plan(claim, tmp_path)
+    return run_plan(plan, tmp_path)
+
+
+def problems_of(tmp_path: Path, files: dict[str, bytes | str], **kwargs) -> list:
+    with pytest.raises(SpecError) as caught:
+        run_spec(tmp_path, files, **kwargs)
+    return [p for p in caught.value.problems if p.is_error]
+
+
+def with_row(index: int, **changes) -> str:
+    rows = good_rows()
+    rows[index] = {**rows[index], **changes}
+    return jsonl(rows)
+
+
+BAD_JSONL = {
+    "nan_score": (with_row(0, correct=float("nan")), r"score is NaN", 1, "correct"),
+    "missing_score": (with_row(1, correct=None), r"score is missing", 2, "correct"),
+    "score_above_one": (with_row(2, correct=1.5), r"score 1\.5 is outside \[0, 1\]", 3, "correct"),
+    "score_below_zero": (with_row(3, correct=-0.1), r"score -0\.1 is outside", 4, "correct"),
+    "score_text": (with_row(4, correct="yes"), r"score 'yes' is not a number", 5, "correct"),
+    "unknown_condition": (with_row(5, condition="test"), r"unknown condition 'test'", 6, "condition"),
+    "unknown_arm": (with_row(6, arm="treated"), r"unknown arm 'treated'", 7, "arm"),
+    "missing_question": (with_row(7, question_id=None), r"missing or invalid `question_id`", 8,
+                         "question_id"),
+    "empty_template": (with_row(8, template_id=""), r"missing or invalid `template_id`", 9,
+                       "template_id"),
+    "fractional_question": (with_row(9, question_id=1.5), r"missing or invalid `question_id`", 10,
+                            "question_id"),
+    "list_subject": (with_row(10, subject=["a"]), r"missing or invalid `subject`", 11, "subject"),
+    "not_an_object": (jsonl(good_rows()[:4] + ["[1, 2]"] + good_rows()[5:]), r"a row is not an object",
+                      5, ""),
+    "invalid_json": (jsonl(good_rows()[:2] + ["{oops"] + good_rows()[3:]), r"not valid JSON", 3, ""),
+    "duplicate_item": (jsonl(good_rows() + [good_rows()[0]]), r"duplicate item \(question 'q0', "
+                       r"template 't0', deploy, undefended\)", 25, ""),
+    "two_subjects": (with_row(4, subject="other"), r"question 'q0' has subject 'other' here and 's'",
+                     5, "subject"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_JSONL))
+def test_bad_jsonl_row_names_file_row_and_field(tmp_path: Path, case: str) -> None:
+    content, message, row, field = BAD_JSONL[case]
+    (problem,) = problems_of(tmp_path, {"heldout.jsonl": content})
+    assert problem.span.file == "heldout.jsonl"
+    assert problem.span.line == row
+    assert problem.field == field
+    import re
+
+    assert re.search(message, problem.summary), problem.summary
+
+
+def test_missing_arm_counterpart(tmp_path: Path) -> None:
+    rows = [r for r in good_rows() if not (r["question_id"] == "q1" and r["template_id"] == "t1"
+                                            and r["arm"] == "defended")]
+    problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(rows)})
+    assert any("(question 'q1', template 't1', deploy, undefended) has no defended counterpart"
+               in p.summary for p in problems)
+
+
+def test_question_lacking_a_cell(tmp_path: Path) -> None:
+    rows = [r for r in good_rows() if not (r["question_id"] == "q2" and r["condition"] == "eval")]
+    problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(rows)})
+    assert [p.summary for p in problems] == [
+        "question 'q2' lacks undefended/eval, defended/eval"]
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, {"heldout.jsonl": "\n"})
+    assert problem.summary == "the record file is empty"
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, {"heldout.jsonl": b"\xff\xfe{}\n"})
+    assert problem.summary.startswith("not UTF-8 text")
+
+
+def test_csv_row_with_extra_values(tmp_path: Path) -> None:
+    header = "question_id,template_id,subject,condition,arm,correct\n"
+    lines = [",".join(str(v) for v in r.values()) for r in good_rows()]
+    lines[3] += ",surplus"
+    (problem,) = problems_of(tmp_path, {"heldout.csv": header + "\n".join(lines) + "\n"})
+    assert (problem.summary, problem.span.line) == ("more values than header columns", 5)
+
+
+def test_csv_nan_score(tmp_path: Path) -> None:
+    header = "question_id,template_id,subject,condition,arm,correct\n"
+    lines = [",".join(str(v) for v in r.values()) for r in good_rows()]
+    lines[0] = lines[0].rsplit(",", 1)[0] + ",nan"
+    (problem,) = problems_of(tmp_path, {"heldout.csv": header + "\n".join(lines) + "\n"})
+    assert (problem.summary, problem.span.line, problem.field) == ("score is NaN", 2, "correct")
+
+
+def _parquet(rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    return sink.getvalue()
+
+
+def test_parquet_reads_like_jsonl(tmp_path: Path) -> None:
+    rows = good_rows(4, 3)
+    from_parquet = run_spec(tmp_path / "p", {"heldout.parquet": _parquet(rows)})
+    from_jsonl = run_spec(tmp_path / "j", {"heldout.jsonl": jsonl(rows)})
+    assert from_parquet["datasets"] == from_jsonl["datasets"]
+    assert from_parquet["precondition"] == from_jsonl["precondition"]
+
+
+def test_parquet_bad_score(tmp_path: Path) -> None:
+    rows = good_rows()
+    rows[6]["correct"] = 2.0
+    (problem,) = problems_of(tmp_path, {"heldout.parquet": _parquet(rows)})
+    assert (problem.summary, problem.span.line) == ("score 2.0 is outside [0, 1]", 7)
+
+
+def test_problems_stop_after_twenty(tmp_path: Path) -> None:
+    rows = [dict(r, correct=3) for r in good_rows()]
+    with pytest.raises(SpecError) as caught:
+        run_spec(tmp_path, {"heldout.jsonl": jsonl(rows)})
+    errors = [p for p in caught.value.problems if p.is_error]
+    assert len(errors) == 20
+    assert "stopped reading after 20 problems" in caught.value.render()
+
+
+def test_file_changed_after_plan(tmp_path: Path) -> None:
+    (tmp_path / "heldout.jsonl").write_text(jsonl(good_rows()))
+    spec = tmp_path / "claim.ac"
+    spec.write_text(SPEC.format(records="", files='    file "heldout.jsonl"', extra=""))
+    claim, _ = load_spec(spec)
+    plan, _ = compile_plan(claim, tmp_path)
+    (tmp_path / "heldout.jsonl").write_text(jsonl(good_rows(4)))
+    with pytest.raises(SpecError, match="changed after the plan"):
+        run_plan(plan, tmp_path)
+
+
+def test_fresh_subjects_must_be_disjoint(tmp_path: Path) -> None:
+    extra = '\n  fresh {\n    file "fresh.jsonl"\n  }'
+    problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(good_rows(subject="law")),
+                                      "fresh.jsonl": jsonl(good_rows(subject="law"))}, extra=extra)
+    assert problems[0].summary == ("the fresh-subject records share 1 subject(s) with the held-out "
+                                   "set: law")
+    assert problems[0].span.file == "fresh.jsonl"
+
+
+def test_per_arm_files(tmp_path: Path) -> None:
+    rows = good_rows(4, 3)
+    files = {"u.jsonl": jsonl([r for r in rows if r["arm"] == "undefended"]),
+             "d.jsonl": jsonl([{k: v for k, v in r.items() if k != "arm"}
+                               for r in rows if r["arm"] == "defended"])}
+    card = run_spec(tmp_path / "a", files,
+                    data_lines='    undefended "u.jsonl"\n    defended "d.jsonl"')
+    reference = run_spec(tmp_path / "b", {"heldout.jsonl": jsonl(rows)})
+    assert card["datasets"] == reference["datasets"]
+
+
+# --- files written by the real tools -----------------------------------------------------
+
+
+def _copy_fixture(tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def _direct_accuracy(rows: list[tuple[str, str, float]]) -> dict[tuple[str, str], float]:
+    table: dict[tuple[str, str], list[float]] = {}
+    for arm, condition, score in rows:
+        table.setdefault((arm, condition), []).append(score)
+    return {key: float(np.mean(v)) for key, v in table.items()}
+
+
+def _card_accuracy(dataset: dict) -> dict[tuple[str, str], float]:
+    return {(a, c): v for a, cs in dataset["accuracy"].items() for c, v in cs.items()}
+
+
+def test_lm_eval_log_samples(tmp_path: Path) -> None:
+    folder = _copy_fixture(tmp_path, "lm_eval")
+    files = {"undefended": "undefended/samples_accard_mc.jsonl",
+             "defended": "defended/samples_accard_mc.jsonl"}
+    lines = "\n".join(f'    {arm} "{path}"' for arm, path in files.items())
+    card = run_spec(folder, {}, records="  records lm_eval", data_lines=lines)
+    direct = []
+    for arm, path in files.items():
+        for line in (folder / path).read_text().splitlines():
+            sample = json.loads(line)
+            direct.append((arm, sample["doc"]["condition"], sample["acc"]))
+    (heldout,) = card["datasets"]
+    assert heldout["clusters"] == 4 and heldout["items"] == 32
+    assert _card_accuracy(heldout) == pytest.approx(_direct_accuracy(direct))
+
+
+def test_inspect_logs_eval_and_json(tmp_path: Path) -> None:
+    folder = _copy_fixture(tmp_path, "inspect")
+    lines = '    undefended "undefended.eval"\n    defended "defended.json"'
+    records = '  records inspect {\n    correct "scores.includes.value"\n  }'
+    card = run_spec(folder, {}, records=records, data_lines=lines)
+    import zipfile
+
+    direct = []
+    with zipfile.ZipFile(folder / "undefended.eval") as archive:
+        for name in archive.namelist():
+            if name.startswith("samples/"):
+                sample = json.loads(archive.read(name))
+                direct.append(("undefended", sample["metadata"]["condition"],
+                               1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0))
+    for sample in json.loads((folder / "defended.json").read_text())["samples"]:
+        direct.append(("defended", sample["metadata"]["condition"],
+                       1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0))
+    (heldout,) = card["datasets"]
+    assert heldout["clusters"] == 4 and heldout["items"] == 32
+    assert _card_accuracy(heldout) == pytest.approx(_direct_accuracy(direct))
+
+
+def test_inspect_archive_that_is_not_a_zip(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, {"heldout.eval": b"not a zip"},
+                             records="  records inspect")
+    assert problem.summary == "not an inspect .eval archive (not a zip file)"
+
+
+def test_inspect_json_without_samples(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path, {"heldout.json": '{"version": 2, "status": "success"}'},
+                             records="  records inspect")
+    assert problem.summary.startswith("an inspect log without `samples`")
+
+
+def test_lm_eval_sample_missing_doc_field(tmp_path: Path) -> None:
+    lines = (FIXTURES / "lm_eval" / "undefended" / "samples_accard_mc.jsonl").read_text().splitlines()
+    broken = json.loads(lines[2])
+    del broken["doc"]["condition"]
+    lines[2] = json.dumps(broken)
+    problems = problems_of(tmp_path, {"heldout.jsonl": "\n".join(lines) + "\n"},
+                           records='  records lm_eval {\n    arm "doc.arm"\n  }')
+    assert (problems[0].span.line, problems[0].field) == (1, "doc.arm")
+    assert any(p.span.line == 3 and p.field == "doc.condition" for p in problems)
