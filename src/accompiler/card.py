@@ -153,7 +153,15 @@ def validation_errors(card: Any) -> list[str]:
 
     validator = Draft202012Validator(load_schema("card.v1"))
     errors = sorted(validator.iter_errors(card), key=relevance)
-    return [f"{e.json_path}: {e.message}" for e in errors]
+    return [f"{e.json_path}: {e.message}" for e in map(_deepest, errors)]
+
+
+def _deepest(error: Any) -> Any:
+    """An anyOf (value-or-null) failure says little; the sub-error that reaches deepest into
+    the card names the field that is wrong."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
 
 
 def write_card(card: dict[str, Any], path: Path) -> None:

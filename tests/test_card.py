@@ -1,0 +1,86 @@
+"""The card: golden cards, schema validity, determinism, broken cards failing at a path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN, SPECS
+
+from accompiler.card import dumps, validation_errors
+from accompiler.load import load_spec
+from accompiler.plan import compile_plan
+from accompiler.run import run_plan
+
+EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))
+
+
+def card_of(spec: Path) -> dict:
+    claim, _ = load_spec(spec)
+    plan, _ = compile_plan(claim, spec.parent)
+    return run_plan(plan, spec.parent)
+
+
+@pytest.fixture(scope="module")
+def cards() -> dict[str, dict]:
+    return {name: card_of(SPECS / "example" / f"{name}.ac") for name in EXAMPLES}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_golden_card(name: str, cards, golden) -> None:
+    golden(GOLDEN / f"{name}.card.json", dumps(cards[name]))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_card_is_schema_valid(name: str, cards) -> None:
+    assert validation_errors(cards[name]) == []
+
+
+def test_same_inputs_and_seed_give_identical_bytes(cards) -> None:
+    again = card_of(SPECS / "example" / "safelora_relabel.ac")
+    from_yaml = card_of(SPECS / "example" / "safelora_relabel.yaml")
+    assert dumps(again) == dumps(cards["safelora_relabel"]) == dumps(from_yaml)
+
+
+def test_expected_verdicts(cards) -> None:
+    verdicts = {n: (c["verdict"]["strict"]["pass"], c["verdict"]["permissive"]["pass"])
+                for n, c in cards.items()}
+    assert verdicts == {"oracle": (True, True), "safelora": (False, False),
+                        "safelora_relabel": (False, True), "weight_decay": (False, False)}
+    mechanism = cards["safelora_relabel"]["diagnostics"]["mechanism"]
+    assert (mechanism["measured"], mechanism["status"], mechanism["relabel"]["status"]) == (
+        "shrinkage", "fail", "pass")
+
+
+def test_card_inputs_match_the_files(cards) -> None:
+    import hashlib
+
+    for item in cards["oracle"]["inputs"]:
+        data = (SPECS / "example" / item["path"]).read_bytes()
+        assert item["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize(("breakage", "path"), [
+    (lambda c: c.pop("verdict"), "$"),
+    (lambda c: c["diagnostics"]["reliability"].update(status="passed"),
+     "$.diagnostics.reliability.status"),
+    (lambda c: c["claim"].update(mechanism_claimed="magic"), "$.claim.mechanism_claimed"),
+    (lambda c: c["inputs"][0].update(sha256="abc"), "$.inputs[0].sha256"),
+    (lambda c: c["settings"]["bootstrap"].update(confidence=1.5), "$.settings.bootstrap.confidence"),
+    (lambda c: c["diagnostics"]["reliability"]["delta_gap"].update(clusters=1),
+     "$.diagnostics.reliability.delta_gap.clusters"),
+    (lambda c: c.update(extra=1), "$"),
+])
+def test_broken_cards_fail_at_a_stated_path(cards, breakage, path: str) -> None:
+    card = copy.deepcopy(cards["oracle"])
+    breakage(card)
+    errors = validation_errors(card)
+    assert errors and errors[0].startswith(f"{path}:"), errors
+
+
+def test_card_json_has_no_nan_and_fixed_order(cards) -> None:
+    text = dumps(cards["weight_decay"])
+    assert "NaN" not in text and "Infinity" not in text
+    assert list(json.loads(text))[:3] == ["card_version", "tool", "claim"]

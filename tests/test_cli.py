@@ -1,0 +1,137 @@
+"""The command line: exit codes 0/1/2/3, stdout vs stderr, nothing written on a bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SPECS
+
+from accompiler.cli import main
+
+EXAMPLE = SPECS / "example"
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "example"
+    shutil.copytree(EXAMPLE, target, symlinks=True)
+    return target
+
+
+def test_check_pass_exits_0_and_writes_a_valid_card(runner, tmp_path: Path) -> None:
+    out = tmp_path / "card.json"
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "strict PASS (4/4 pass)" in result.stdout
+    assert result.stderr == ""
+    card = json.loads(out.read_text())
+    assert card["verdict"]["strict"]["pass"] is True
+    validated = runner.invoke(main, ["validate", str(out)])
+    assert validated.exit_code == 0 and "a valid Acceptance Card" in validated.stdout
+
+
+def test_check_fail_exits_1(runner) -> None:
+    result = runner.invoke(main, ["check", str(EXAMPLE / "safelora.ac")])
+    assert result.exit_code == 1
+    assert "FAIL  (c) mechanism" in result.stdout
+
+
+@pytest.mark.parametrize("output_format", ["json", "markdown", "latex", "html"])
+def test_check_formats(runner, output_format: str) -> None:
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", output_format])
+    assert result.exit_code == 0
+    marker = {"json": '"card_version": "1"', "markdown": "| (a) reliability | **pass** |",
+              "latex": r"\begin{tabular}", "html": "<!doctype html>"}[output_format]
+    assert marker in result.stdout
+
+
+def test_seed_and_resamples_override_are_recorded(runner) -> None:
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", "json",
+                                  "--seed", "7", "--resamples", "2000"])
+    card = json.loads(result.stdout)
+    assert card["settings"]["bootstrap"]["seed"] == 7
+    assert card["diagnostics"]["reliability"]["delta_gap"]["resamples"] == 2000
+
+
+def test_bad_spec_exits_2_and_writes_nothing(runner, tmp_path: Path) -> None:
+    out = tmp_path / "card.json"
+    spec = SPECS / "invalid" / "confidence_out_of_range.ac"
+    result = runner.invoke(main, ["check", str(spec), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "error: `confidence` is out of range: 1.5" in result.stderr
+    assert "^^^" in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_record_exits_2_and_writes_nothing(runner, example_copy: Path, tmp_path: Path) -> None:
+    data = example_copy / "data" / "oracle" / "heldout.jsonl"
+    lines = data.read_text().splitlines()
+    lines[9] = lines[9].replace('"correct": 1', '"correct": 7').replace('"correct": 0', '"correct": 7')
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "card.json"
+    result = runner.invoke(main, ["check", str(example_copy / "oracle.ac"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "data/oracle/heldout.jsonl:10" in result.stderr
+    assert "score 7 is outside [0, 1]" in result.stderr
+    assert not out.exists()
+
+
+def test_internal_error_exits_3_with_one_line(runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr("accompiler.run.bootstrap_contrasts", broken)
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac")])
+    assert result.exit_code == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert "internal error: ZeroDivisionError: boom" in result.stderr
+    debug = runner.invoke(main, ["--debug", "check", str(EXAMPLE / "oracle.ac")])
+    assert debug.exit_code == 3 and "Traceback" in debug.stderr
+
+
+def test_plan_text_and_json(runner) -> None:
+    text = runner.invoke(main, ["plan", str(EXAMPLE / "safelora.ac")])
+    assert text.exit_code == 0
+    assert "(a) reliability" in text.stdout and "records/heldout" in text.stdout
+    as_json = runner.invoke(main, ["plan", "--json", str(EXAMPLE / "safelora.ac")])
+    assert json.loads(as_json.stdout)["plan_version"] == "1"
+
+
+def test_fmt_check_and_rewrite(runner, tmp_path: Path) -> None:
+    spec = tmp_path / "c.ac"
+    spec.write_text((EXAMPLE / "oracle.ac").read_text().replace("  model", "      model"))
+    check = runner.invoke(main, ["fmt", "--check", str(spec)])
+    assert check.exit_code == 1 and "not in canonical layout" in check.stderr
+    assert runner.invoke(main, ["fmt", str(spec)]).exit_code == 0
+    assert spec.read_text() == (EXAMPLE / "oracle.ac").read_text()
+    assert runner.invoke(main, ["fmt", "--check", str(spec)]).exit_code == 0
+
+
+def test_convert_both_ways_gives_the_same_plan(runner, example_copy: Path) -> None:
+    spec = example_copy / "safelora_relabel.ac"
+    converted = example_copy / "converted.yaml"
+    assert runner.invoke(main, ["convert", str(spec), "--to", "yaml", "--out", str(converted)]).exit_code == 0
+    back = example_copy / "back.ac"
+    assert runner.invoke(main, ["convert", str(converted), "--to", "ac", "--out", str(back)]).exit_code == 0
+    plans = [runner.invoke(main, ["plan", "--json", str(p)]).stdout for p in (spec, converted, back)]
+    assert plans[0] == plans[1] == plans[2]
+
+
+def test_validate_rejects_a_newer_version(runner, tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text('{"card_version": "2"}')
+    result = runner.invoke(main, ["validate", str(card)])
+    assert result.exit_code == 2 and "not one this accard reads" in result.stderr
+
+
+def test_validate_lists_errors_with_paths(runner, tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text('{"card_version": "1", "tool": {"name": "accard"}}')
+    result = runner.invoke(main, ["validate", str(card)])
+    assert result.exit_code == 2
+    assert "$.tool: 'version' is a required property" in result.stderr
