@@ -39,15 +39,19 @@ def _records(rng: np.random.Generator, questions: list[tuple[str, str]], gap: fl
              removed: float, cost: float) -> list[dict[str, object]]:
     rows = []
     for question_id, subject in questions:
+        # Every template of a question moves together: its ability, how strongly the attack
+        # sandbags it and how much of that the defense removes are drawn per question.
         ability = rng.normal(1.2, 0.8)
+        gap_q = float(np.clip(gap + rng.normal(0, 0.3), 0, 1))
+        removed_q = float(np.clip(removed + rng.normal(0, 0.35), 0, 1))
         for t in range(TEMPLATES):
             logit = ability + rng.normal(0, 0.4)
             base = 1 / (1 + np.exp(-logit))
             probs = {
                 ("undefended", "deploy"): base,
-                ("undefended", "eval"): base * (1 - gap),
+                ("undefended", "eval"): base * (1 - gap_q),
                 ("defended", "deploy"): base - cost,
-                ("defended", "eval"): (base - cost) * (1 - gap * (1 - removed)),
+                ("defended", "eval"): (base - cost) * (1 - gap_q * (1 - removed_q)),
             }
             for (arm, condition), p in probs.items():
                 rows.append({"question_id": question_id, "template_id": f"t{t:02d}",

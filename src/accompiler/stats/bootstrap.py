@@ -72,11 +72,11 @@ def cluster_multiplicities(n_clusters: int, resamples: int, seed: int) -> NDArra
     weights = np.empty((resamples, n_clusters), dtype=np.float64)
     batch = max(1, _BATCH_ELEMENTS // max(n_clusters, 1))
     for start in range(0, resamples, batch):
-        stop = min(resamples, start + batch)
-        draws = rng.integers(0, n_clusters, size=(stop - start, n_clusters))
-        offsets = (np.arange(stop - start)[:, None] * n_clusters + draws).ravel()
-        counts = np.bincount(offsets, minlength=(stop - start) * n_clusters)
-        weights[start:stop] = counts.reshape(stop - start, n_clusters)
+        rows = min(resamples, start + batch) - start
+        draws = rng.integers(0, n_clusters, size=(rows, n_clusters))
+        draws += np.arange(0, rows * n_clusters, n_clusters)[:, None]  # in place: row offsets
+        counts = np.bincount(draws.ravel(), minlength=rows * n_clusters)
+        weights[start : start + rows] = counts.reshape(rows, n_clusters)
     return weights
 
 
