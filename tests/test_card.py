@@ -48,7 +48,9 @@ def test_expected_verdicts(cards) -> None:
     verdicts = {n: (c["verdict"]["strict"]["pass"], c["verdict"]["permissive"]["pass"])
                 for n, c in cards.items()}
     assert verdicts == {"oracle": (True, True), "safelora": (False, False),
-                        "safelora_relabel": (False, True), "weight_decay": (False, False)}
+                        "safelora_relabel": (False, False), "weight_decay": (False, False)}
+    relabelled = cards["safelora_relabel"]["verdict"]
+    assert (relabelled["strict"]["passed"], relabelled["permissive"]["passed"]) == (1, 3)
     mechanism = cards["safelora_relabel"]["diagnostics"]["mechanism"]
     assert (mechanism["measured"], mechanism["status"], mechanism["relabel"]["status"]) == (
         "shrinkage", "fail", "pass")
