@@ -21,6 +21,7 @@ from accompiler.stats.signature import (
     classify,
     rank_tolerance,
     reference_basis,
+    reference_subspace,
     split_energy,
 )
 
@@ -129,10 +130,10 @@ def _factors(rng: np.random.Generator, out: int, inp: int, r: int):
 
 
 def _signature(u, d, ref, scale_d: float = 1.0):
-    basis = reference_basis(*ref)
-    in_u, out_u = split_energy(basis, *u, 1.0)
-    in_d, out_d = split_energy(basis, *d, scale_d)
-    return classify([ModuleEnergy("m", basis.shape[1], in_u, out_u, in_d, out_d)], 0.6)
+    subspace = reference_subspace(*ref)
+    in_u, out_u = split_energy(subspace, *u, 1.0)
+    in_d, out_d = split_energy(subspace, *d, scale_d)
+    return classify([ModuleEnergy("m", subspace.rank, in_u, out_u, in_d, out_d)], 0.6)
 
 
 @settings(max_examples=60, deadline=None)
@@ -177,7 +178,11 @@ def test_rank_deficient_reference_adds_no_directions() -> None:
     rng = np.random.default_rng(0)
     b = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 8))
     a = rng.normal(size=(8, 30))
-    assert reference_basis(b, a).shape == (40, 2)
+    basis = reference_basis(b, a)
+    assert basis.shape == (40, 2)
+    assert np.allclose(basis.T @ basis, np.eye(2), atol=1e-10)
+    dense_left = np.linalg.svd(b @ a, full_matrices=False)[0][:, :2]
+    assert np.allclose(basis @ basis.T, dense_left @ dense_left.T, atol=1e-10)
     stored = b.astype(np.float32).astype(np.float64)
     rtol = rank_tolerance((40, 30), 8, float(np.finfo(np.float32).eps))
     assert reference_basis(stored, a, rtol).shape == (40, 2)

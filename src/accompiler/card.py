@@ -42,7 +42,7 @@ def build_card(plan: Plan, results: dict[str, DataSetResult],
                 "rank_rtol": settings.rank_rtol,
                 "rank_rule": "singular values of the reference update above rtol * S.max() "
                              "count; default rtol = max(max(out, in) * eps64, "
-                             "2 * sqrt(r) * eps of the stored dtype)",
+                             "2 * sqrt(r) * eps of the stored dtype, 1e-7)",
                 "zero_energy": ZERO_ENERGY, "arithmetic": "float64"},
         },
         "precondition": _precondition(heldout),

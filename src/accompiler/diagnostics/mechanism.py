@@ -9,7 +9,7 @@ from ..stats.signature import (
     ModuleEnergy,
     classify,
     rank_tolerance,
-    reference_basis,
+    reference_subspace,
     split_energy,
 )
 from .context import RunContext
@@ -37,10 +37,10 @@ def measure(undefended: AdapterFile, defended: AdapterFile, reference: AdapterFi
                                f"adapters: {sorted(shapes)}")
         rtol = rank_rtol if rank_rtol is not None else rank_tolerance(
             (r.b.shape[0], r.a.shape[1]), r.a.shape[0], r.eps)
-        basis = reference_basis(r.b, r.a, rtol)
-        in_u, out_u = split_energy(basis, u.b, u.a, u.scale)
-        in_d, out_d = split_energy(basis, d.b, d.a, d.scale)
-        modules.append(ModuleEnergy(u.name, basis.shape[1], in_u, out_u, in_d, out_d))
+        subspace = reference_subspace(r.b, r.a, rtol)
+        in_u, out_u = split_energy(subspace, u.b, u.a, u.scale)
+        in_d, out_d = split_energy(subspace, d.b, d.a, d.scale)
+        modules.append(ModuleEnergy(u.name, subspace.rank, in_u, out_u, in_d, out_d))
     coverage = {
         "not_in_reference": sorted(set(names_u) - set(names_r)),
         "reference_only": sorted(set(names_r) - set(names_u)),

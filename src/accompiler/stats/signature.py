@@ -1,7 +1,8 @@
 """LoRA factors -> the mechanism signature (alpha_T, alpha_A, rho_AT) with r x r algebra.
 
-dW = s B A is never formed: the reference's column space comes from QR of its factors and
-an r x r SVD, and ||P X||_F^2 for X = s B A is s^2 tr((P B)^T (P B) (A A^T)).
+dW = s B A is never formed, nor any out x r orthonormal basis: the reference's column space
+is found from r x r Gram matrices, and ||Q^T X||_F^2 for X = s B A is
+s^2 tr((Q^T B) (A A^T) (Q^T B)^T), with Q^T B = whitener @ (B_R^T B).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-# Energies at or below this fraction of the update's total energy count as none at all.
-ZERO_ENERGY = 1e-20
+# Energies at or below this fraction of the update's total energy count as none at all: the
+# outside energy is total - inside, exact only to about 1e-14 of the total.
+ZERO_ENERGY = 1e-10
 
 
 @dataclass(frozen=True)
@@ -37,46 +39,75 @@ class Signature:
     reason: str
 
 
+GRAM_FLOOR = 1e-7
+"""Singular values are found from r x r Gram matrices, which resolve them only down to
+about sqrt(eps64) (1.5e-8) of the largest: no smaller relative threshold is meaningful."""
+
+
 def rank_tolerance(shape: tuple[int, int], rank: int, stored_eps: float) -> float:
     """Relative singular-value threshold of the numerical rank of dW = B @ A.
 
-    The larger of numpy.linalg.matrix_rank's float64 rule, max(out, in) * eps64, and the
-    rounding noise of the stored factors, 2 * sqrt(r) * eps_storage: a rank-4 reference
-    stored in float32 or bf16 has 4 more singular values at that noise level, and they must
-    not count as attack directions.
+    The largest of numpy.linalg.matrix_rank's float64 rule, max(out, in) * eps64; the
+    rounding noise of the stored factors, 2 * sqrt(r) * eps_storage (a rank-4 reference
+    stored in float32 or bf16 has 4 more singular values at that level, and they must not
+    count as attack directions); and GRAM_FLOOR.
     """
     float64_rule = max(shape) * float(np.finfo(np.float64).eps)
-    return max(float64_rule, 2.0 * math.sqrt(rank) * stored_eps)
+    return max(float64_rule, 2.0 * math.sqrt(rank) * stored_eps, GRAM_FLOOR)
+
+
+@dataclass(frozen=True)
+class Subspace:
+    """The column space of a reference update B_R A_R, held as r x r algebra.
+
+    With M = B_R G^(1/2) (G = A_R A_R^T, so col(M) = col(B_R A_R)) and M^T M = V S^2 V^T,
+    the orthonormal basis is Q = M V_k S_k^-1; Q^T X = whitener @ (B_R^T X) for any X.
+    """
+
+    b: NDArray[np.float64]
+    whitener: NDArray[np.float64]
+
+    @property
+    def rank(self) -> int:
+        return int(self.whitener.shape[0])
+
+
+def _sqrt_psd(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def reference_subspace(b: NDArray[np.float64], a: NDArray[np.float64],
+                       rtol: float | None = None) -> Subspace:
+    """The reference's column space at its numerical rank (singular values > rtol * max)."""
+    if rtol is None:
+        rtol = rank_tolerance((b.shape[0], a.shape[1]), b.shape[1], float(np.finfo(np.float64).eps))
+    root = _sqrt_psd(a @ a.T)
+    values, vectors = np.linalg.eigh(root @ (b.T @ b) @ root)
+    singular = np.sqrt(np.clip(values, 0, None))
+    if singular.size == 0 or singular[-1] == 0:
+        return Subspace(b, np.zeros((0, b.shape[1])))
+    keep = singular > rtol * singular[-1]
+    whitener = (vectors[:, keep] / singular[keep]).T @ root
+    return Subspace(b, whitener)
 
 
 def reference_basis(b: NDArray[np.float64], a: NDArray[np.float64],
                     rtol: float | None = None) -> NDArray[np.float64]:
-    """Orthonormal basis (out x k) of the column space of B @ A, k its numerical rank.
-
-    Singular values at or below `rtol` times the largest are dropped (default: the float64
-    matrix_rank rule; see `rank_tolerance` for stored low-precision factors).
-    """
-    q_b, r_b = np.linalg.qr(b)
-    _q_a, r_a = np.linalg.qr(a.T)
-    left, singular, _ = np.linalg.svd(r_b @ r_a.T)
-    if singular.size == 0 or singular[0] == 0:
-        return np.zeros((b.shape[0], 0))
-    if rtol is None:
-        rtol = rank_tolerance((b.shape[0], a.shape[1]), b.shape[1], float(np.finfo(np.float64).eps))
-    tolerance = singular[0] * rtol
-    rank = int((singular > tolerance).sum())
-    return q_b @ left[:, :rank]
+    """The explicit orthonormal basis Q (out x k); for tests and examples, not the hot path."""
+    subspace = reference_subspace(b, a, rtol)
+    return b @ subspace.whitener.T
 
 
-def split_energy(basis: NDArray[np.float64], b: NDArray[np.float64], a: NDArray[np.float64],
+def split_energy(subspace: Subspace, b: NDArray[np.float64], a: NDArray[np.float64],
                  scale: float) -> tuple[float, float]:
     """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra."""
     gram = a @ a.T
-    inside = basis.T @ b
-    outside = b - basis @ inside
+    projected = subspace.whitener @ (subspace.b.T @ b)
     s2 = scale * scale
-    return (s2 * float(np.einsum("ij,jk,ik->", inside, gram, inside)),
-            s2 * float(np.einsum("ij,jk,ik->", outside, gram, outside)))
+    inside = s2 * float(np.sum((projected @ gram) * projected))
+    total = s2 * float(np.sum((b.T @ b) * gram))
+    return inside, max(total - inside, 0.0)
 
 
 def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
