@@ -212,3 +212,20 @@ def test_same_seed_same_result_and_shifting_contrasts(seed, boot_seed) -> None:
     assert first == again
     gap = first.intervals["installed_gap"]
     assert gap.ci_low <= gap.ci_high
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5, 10, 19, 47, 100, 1000, 100000])
+@pytest.mark.parametrize("p", [0.6, 0.9, 0.95, 0.975, 0.995, 0.9995, 0.025])
+def test_t_quantile_matches_scipy(df: int, p: float) -> None:
+    from scipy import stats
+
+    from accompiler.stats.tdist import t_quantile
+
+    assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-9)
+
+
+def test_t_quantile_validates_arguments() -> None:
+    from accompiler.stats.tdist import t_quantile
+
+    with pytest.raises(ValueError, match="`p` must be in"):
+        t_quantile(1.0, 3)

@@ -31,7 +31,7 @@ EXAMPLES = sorted((SPECS / "example").glob("*.ac"))
 
 
 def test_grammar_builds_strict_lalr() -> None:
-    parser = _parser()
+    parser = _parser(strict=True)
     assert parser.options.parser == "lalr"
     assert parser.options.strict
 

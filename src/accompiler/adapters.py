@@ -116,7 +116,7 @@ def tensor(adapter: AdapterFile, name: str) -> NDArray[np.float64]:
     raw = np.frombuffer(adapter.data, dtype=_DTYPES[info.dtype], count=math.prod(info.shape),
                         offset=adapter.offset + info.start)
     if info.dtype == "BF16":
-        raw = (raw.astype(np.uint32) << 16).view(np.float32)
+        raw = np.left_shift(raw, 16, dtype=np.uint32).view(np.float32)
     return raw.astype(np.float64).reshape(info.shape)
 
 

@@ -143,9 +143,10 @@ def check(spec: Path, out: Path | None, output_format: str, seed: int | None,
     overrides = {k: v for k, v in (("seed", seed), ("resamples", resamples)) if v is not None}
     if overrides:
         claim = replace(claim, settings=replace(claim.settings, **overrides))
-    compiled, _ = compile_plan(claim, spec.parent)
+    kept: dict[str, bytes] = {}
+    compiled, _ = compile_plan(claim, spec.parent, kept)
     try:
-        card = run_plan(compiled, spec.parent)
+        card = run_plan(compiled, spec.parent, kept)
     except SpecError as error:
         error.sources.update(sources)
         raise

@@ -84,14 +84,26 @@ def _adapter_roles(claim: Claim, spec_dir: Path) -> list[tuple[str, str]]:
     return roles
 
 
-def compile_plan(claim: Claim, spec_dir: Path) -> tuple[Plan, list[Problem]]:
-    """Hash every input and lay out the steps; diagnostics lacking data are not_evaluable."""
+def compile_plan(claim: Claim, spec_dir: Path,
+                 keep: dict[str, bytes] | None = None) -> tuple[Plan, list[Problem]]:
+    """Hash every input and lay out the steps; diagnostics lacking data are not_evaluable.
+
+    Args:
+        claim: the checked claim.
+        spec_dir: the folder its paths are relative to.
+        keep: if given, the bytes that were hashed are stored here by path, so that a run
+            right after reads exactly them (and does not read or hash them twice).
+    """
     datasets = [claim.heldout] + ([claim.fresh] if claim.fresh else []) + list(claim.transfer)
     roles = [r for d in datasets for r in _record_roles(d)] + _adapter_roles(claim, spec_dir)
     inputs = []
     for role, relative in roles:
         path = spec_dir / relative
-        inputs.append(PlanInput(role, relative, sha256_file(path), path.stat().st_size))
+        if keep is None:
+            inputs.append(PlanInput(role, relative, sha256_file(path), path.stat().st_size))
+            continue
+        data = keep.setdefault(relative, path.read_bytes())
+        inputs.append(PlanInput(role, relative, hashlib.sha256(data).hexdigest(), len(data)))
     return Plan(claim, tuple(inputs), tuple(_steps(claim, datasets))), []
 
 

@@ -18,24 +18,25 @@ from .span import Span
 from .stats.bootstrap import bootstrap_contrasts
 
 
-def run_plan(plan: Plan, spec_dir: Path) -> dict[str, Any]:
+def run_plan(plan: Plan, spec_dir: Path, kept: dict[str, bytes] | None = None) -> dict[str, Any]:
     """Execute a plan and return the card (a JSON-ready dict). Raises SpecError on bad input.
 
     Args:
         plan: the compiled plan; only its inputs are read, each checked against its sha256.
         spec_dir: the folder the plan's paths are relative to.
+        kept: bytes `compile_plan` kept (and hashed); files not in it are read and checked.
     """
     claim = plan.claim
     datasets = [claim.heldout] + ([claim.fresh] if claim.fresh else []) + list(claim.transfer)
     tables: dict[str, tuple[DataSet, ClusterTable]] = {}
     problems: list[Problem] = []
     for data in datasets:
-        table, found = load_dataset(plan, data, spec_dir, claim.records)
+        table, found = load_dataset(plan, data, spec_dir, claim.records, kept)
         problems += found
         if table is not None:
             tables[dataset_key(data)] = (data, table)
     problems += _subject_overlap(plan, tables)
-    mechanism, mechanism_reason, adapter_problems = _read_mechanism(plan, spec_dir)
+    mechanism, mechanism_reason, adapter_problems = _read_mechanism(plan, spec_dir, kept)
     problems += adapter_problems
     if any(p.is_error for p in problems):
         raise SpecError(problems)
@@ -71,15 +72,16 @@ def _subject_overlap(plan: Plan, tables: dict[str, tuple[DataSet, ClusterTable]]
     )]
 
 
-def _read_adapter(plan: Plan, spec_dir: Path, role: str) -> AdapterFile:
+def _read_adapter(plan: Plan, spec_dir: Path, role: str,
+                  kept: dict[str, bytes] | None) -> AdapterFile:
     weights = plan.input(f"adapter/{role}/weights")
-    data, problems = read_input(spec_dir, weights)
+    data, problems = read_input(spec_dir, weights, kept)
     if problems:
         raise AdapterError(f"{weights.path}: {problems[0].summary}")
     config_data = None
     configs = [i for i in plan.inputs if i.role == f"adapter/{role}/config"]
     if configs:
-        config_data, problems = read_input(spec_dir, configs[0])
+        config_data, problems = read_input(spec_dir, configs[0], kept)
         if problems:
             raise AdapterError(f"{configs[0].path}: {problems[0].summary}")
     adapter = plan.claim.adapter(role)
@@ -87,11 +89,13 @@ def _read_adapter(plan: Plan, spec_dir: Path, role: str) -> AdapterFile:
     return open_adapter(data, weights.path, config_data, adapter.scale, weights.path)
 
 
-def _read_mechanism(plan: Plan, spec_dir: Path) -> tuple[dict[str, Any] | None, str, list[Problem]]:
+def _read_mechanism(plan: Plan, spec_dir: Path,
+                    kept: dict[str, bytes] | None) -> tuple[dict[str, Any] | None, str, list[Problem]]:
     if not plan.claim.adapters:
         return None, "the claim declares no adapters", []
     try:
-        u, d, r = (_read_adapter(plan, spec_dir, role) for role in ("undefended", "defended", "reference"))
+        u, d, r = (_read_adapter(plan, spec_dir, role, kept)
+                   for role in ("undefended", "defended", "reference"))
         modules, coverage = measure(u, d, r, plan.claim.settings.rank_rtol)
     except AdapterError as error:
         return None, "", [Problem(str(error), Span(plan.claim.adapters[0].path, 0),

@@ -17,8 +17,12 @@ MAX_RECORD_BYTES = 1 << 30
 __all__ = ["ClusterTable", "load_dataset", "read_input"]
 
 
-def read_input(spec_dir: Path, item: PlanInput) -> tuple[bytes | None, list[Problem]]:
-    """Read a planned input and check it is the file the plan hashed."""
+def read_input(spec_dir: Path, item: PlanInput,
+               kept: dict[str, bytes] | None = None) -> tuple[bytes | None, list[Problem]]:
+    """Read a planned input and check it is the file the plan hashed (bytes the plan kept
+    are the very bytes it hashed)."""
+    if kept is not None and item.path in kept:
+        return kept[item.path], []
     path = spec_dir / item.path
     span = Span(item.path, 0)
     size = path.stat().st_size
@@ -31,13 +35,13 @@ def read_input(spec_dir: Path, item: PlanInput) -> tuple[bytes | None, list[Prob
     return data, []
 
 
-def load_dataset(plan: Plan, data: DataSet, spec_dir: Path,
-                 records: Records) -> tuple[ClusterTable | None, list[Problem]]:
+def load_dataset(plan: Plan, data: DataSet, spec_dir: Path, records: Records,
+                 kept: dict[str, bytes] | None = None) -> tuple[ClusterTable | None, list[Problem]]:
     key = dataset_key(data)
     sources: list[SourceFile] = []
     problems: list[Problem] = []
     for item in plan.inputs_for(f"records/{key}"):
-        content, read_problems = read_input(spec_dir, item)
+        content, read_problems = read_input(spec_dir, item, kept)
         problems += read_problems
         if content is None:
             continue

@@ -58,12 +58,14 @@ class _Collector:
             raise TooManyProblems
 
 
-def _lookup(row: Any, path: str) -> Any:
-    value = row
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+def _lookup(row: dict[str, Any], parts: tuple[str, ...]) -> Any:
+    if len(parts) == 1:
+        return row.get(parts[0])
+    value: Any = row
+    for part in parts:
+        if not isinstance(value, dict):
             return None
-        value = value[part]
+        value = value.get(part)
     return value
 
 
@@ -108,38 +110,42 @@ def _score_fault(raw: Any, score: float | None) -> str:
     return f"{raw!r} is outside [0, 1]"
 
 
+_TEXT_FIELDS = ("question_id", "template_id", "subject")
+ARM_INDEX = {arm: i for i, arm in enumerate(ARMS)}
+CONDITION_INDEX = {condition: i for i, condition in enumerate(CONDITIONS)}
+
+
 def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str, str],
-               record_format: str, out: _Collector) -> tuple[str, str, str, int, int, float] | None:
-    span = _span(source.path, row_id)
+               parts: dict[str, tuple[str, ...]], record_format: str,
+               out: _Collector) -> tuple[str, str, str, int, int, float] | None:
+    def problem(summary: str, detail: str, field: str = "") -> None:
+        out.add(Problem(summary, _span(source.path, row_id), detail, field))
+
     if not isinstance(row, dict):
-        out.add(Problem("a row is not an object", span, "each row must be a JSON object"))
+        problem("a row is not an object", "each row must be a JSON object")
         return None
-    values: dict[str, Any] = {}
-    for name in ("question_id", "template_id", "subject"):
-        text = _text_field(_lookup(row, fields[name]))
+    texts = []
+    for name in _TEXT_FIELDS:
+        text = _text_field(_lookup(row, parts[name]))
         if text is None:
-            out.add(Problem(f"missing or invalid `{name}`", span, f"read from `{fields[name]}`",
-                            fields[name]))
+            problem(f"missing or invalid `{name}`", f"read from `{fields[name]}`", fields[name])
             return None
-        values[name] = text
-    condition = _lookup(row, fields["condition"])
-    if condition not in CONDITIONS:
-        out.add(Problem(f"unknown condition {condition!r}", span, "expected deploy or eval",
-                        fields["condition"]))
+        texts.append(text)
+    condition = _lookup(row, parts["condition"])
+    if condition not in CONDITION_INDEX:
+        problem(f"unknown condition {condition!r}", "expected deploy or eval", fields["condition"])
         return None
-    arm = source.arm or _lookup(row, fields["arm"])
-    if arm not in ARMS:
-        out.add(Problem(f"unknown arm {arm!r}", span, "expected undefended or defended",
-                        fields["arm"]))
+    arm = source.arm or _lookup(row, parts["arm"])
+    if arm not in ARM_INDEX:
+        problem(f"unknown arm {arm!r}", "expected undefended or defended", fields["arm"])
         return None
-    raw = _lookup(row, fields["correct"])
+    raw = _lookup(row, parts["correct"])
     score = _score(raw, record_format)
     if score is None or math.isnan(score) or not 0 <= score <= 1:
-        out.add(Problem(f"score {_score_fault(raw, score)}", span,
-                        "`correct` must be a number in [0, 1]", fields["correct"]))
+        problem(f"score {_score_fault(raw, score)}", "`correct` must be a number in [0, 1]",
+                fields["correct"])
         return None
-    return (values["question_id"], values["template_id"], values["subject"],
-            ARMS.index(arm), CONDITIONS.index(condition), score)
+    return texts[0], texts[1], texts[2], ARM_INDEX[arm], CONDITION_INDEX[condition], score
 
 
 def build_table(sources: list[SourceFile], fields: dict[str, str], record_format: str,
@@ -147,8 +153,8 @@ def build_table(sources: list[SourceFile], fields: dict[str, str], record_format
     """Validate every row of a data set's files and sum it into a ClusterTable."""
     out = _Collector()
     items: dict[tuple[str, str, int, int], list[float]] = {}
-    first_seen: dict[tuple[str, str, int, int], str] = {}
-    subjects: dict[str, tuple[str, str]] = {}
+    first_seen: dict[tuple[str, str, int, int], tuple[str, int | str]] = {}
+    subjects: dict[str, tuple[str, str, int | str]] = {}
     try:
         for source in sources:
             _read_source(source, fields, record_format, rows_of, out, items, first_seen, subjects)
@@ -163,29 +169,35 @@ def build_table(sources: list[SourceFile], fields: dict[str, str], record_format
 
 
 def _read_source(source: SourceFile, fields: dict[str, str], record_format: str, rows_of: Any,
-                 out: _Collector, items: dict[Any, list[float]], first_seen: dict[Any, str],
-                 subjects: dict[str, tuple[str, str]]) -> None:
+                 out: _Collector, items: dict[Any, list[float]],
+                 first_seen: dict[Any, tuple[str, int | str]],
+                 subjects: dict[str, tuple[str, str, int | str]]) -> None:
+    parts = {name: tuple(path.split(".")) for name, path in fields.items()}
+    repeats_allowed = record_format == "inspect"  # epochs of one sample share a key
     count = 0
     try:
         for row_id, row in rows_of(source):
             count += 1
-            parsed = _parse_row(source, row_id, row, fields, record_format, out)
+            parsed = _parse_row(source, row_id, row, fields, parts, record_format, out)
             if parsed is None:
                 continue
             question, template, subject, arm, condition, score = parsed
-            where = _span(source.path, row_id).location()
-            known = subjects.setdefault(question, (subject, where))
+            known = subjects.setdefault(question, (subject, source.path, row_id))
             if known[0] != subject:
                 out.add(Problem(f"question {question!r} has subject {subject!r} here and "
-                                f"{known[0]!r} at {known[1]}", _span(source.path, row_id),
-                                "a question belongs to one subject", fields["subject"]))
+                                f"{known[0]!r} at {_span(known[1], known[2]).location()}",
+                                _span(source.path, row_id), "a question belongs to one subject",
+                                fields["subject"]))
             key = (question, template, arm, condition)
-            if key in items and record_format != "inspect":
+            scores = items.get(key)
+            if scores is None:
+                items[key] = [score]
+                first_seen[key] = (source.path, row_id)
+            elif repeats_allowed:
+                scores.append(score)
+            else:
                 out.add(Problem(f"duplicate item {_describe(key)}", _span(source.path, row_id),
-                                f"first seen at {first_seen[key]}"))
-                continue
-            items.setdefault(key, []).append(score)
-            first_seen.setdefault(key, where)
+                                f"first seen at {_span(*first_seen[key]).location()}"))
     except ReadError as error:
         span = _span(source.path, error.row) if error.row is not None else Span(source.path, 1)
         out.add(Problem(str(error), span))
@@ -201,7 +213,7 @@ def _describe(key: tuple[str, str, int, int]) -> str:
             f"{ARMS[arm]})")
 
 
-def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, str],
+def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, tuple[str, int | str]],
                       sources: list[SourceFile], out: _Collector) -> None:
     display = sources[0].path if len(sources) == 1 else ", ".join(s.path for s in sources)
     cells: dict[str, set[tuple[int, int]]] = {}
@@ -213,7 +225,7 @@ def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, str],
                 f"item {_describe((question, template, arm, condition))} has no "
                 f"{ARMS[1 - arm]} counterpart", Span(display, 0),
                 f"the arms are paired: every item needs both (seen at "
-                f"{first_seen[(question, template, arm, condition)]})"))
+                f"{_span(*first_seen[(question, template, arm, condition)]).location()})"))
     for question, present in sorted(cells.items()):
         if len(present) < 4:
             missing = [f"{ARMS[a]}/{CONDITIONS[c]}" for a in range(2) for c in range(2)
@@ -223,7 +235,7 @@ def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, str],
 
 
 def _sum_table(items: dict[tuple[str, str, int, int], list[float]],
-               subjects: dict[str, tuple[str, str]]) -> ClusterTable:
+               subjects: dict[str, tuple[str, str, int | str]]) -> ClusterTable:
     """Sum items per question and cell with math.fsum (exactly rounded), so the table does
     not depend on row order; repeated keys (inspect epochs) are averaged first."""
     questions = sorted(subjects)

@@ -8,9 +8,12 @@ item-weighted mean, so one (B, clusters) matrix of cluster multiplicities gives 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .tdist import t_quantile
 
 CELLS = (("undefended", "deploy"), ("undefended", "eval"), ("defended", "deploy"), ("defended", "eval"))
 CONTRASTS: dict[str, tuple[float, float, float, float]] = {
@@ -148,7 +151,6 @@ def quantile_mc_error(samples: NDArray[np.float64], levels: list[float]) -> NDAr
     return np.array(errors)
 
 
+@lru_cache(maxsize=64)
 def _t_quantile(p: float, df: int) -> float:
-    from scipy.special import stdtrit
-
-    return float(stdtrit(df, p))
+    return t_quantile(p, df)

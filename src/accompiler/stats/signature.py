@@ -83,7 +83,7 @@ def reference_subspace(b: NDArray[np.float64], a: NDArray[np.float64],
     if rtol is None:
         rtol = rank_tolerance((b.shape[0], a.shape[1]), b.shape[1], float(np.finfo(np.float64).eps))
     root = _sqrt_psd(a @ a.T)
-    values, vectors = np.linalg.eigh(root @ (b.T @ b) @ root)
+    values, vectors = np.linalg.eigh(root @ (b.T @ b) @ root)  # singular values of B A, squared
     singular = np.sqrt(np.clip(values, 0, None))
     if singular.size == 0 or singular[-1] == 0:
         return Subspace(b, np.zeros((0, b.shape[1])))

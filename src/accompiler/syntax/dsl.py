@@ -19,15 +19,25 @@ from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value
 MAX_DEPTH = 16
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        propagate_positions=True,
-        strict=True,
-        maybe_placeholders=False,
-    )
+@lru_cache(maxsize=2)
+def _parser(strict: bool = False) -> Lark:
+    """The LALR parser. The tests build it with strict=True (any conflict or terminal
+    collision fails them); at run time interegular's collision check would cost ~0.3 s of
+    every command, so it is skipped there."""
+    import lark.lexer
+
+    collisions_checked = lark.lexer.has_interegular
+    lark.lexer.has_interegular = strict and collisions_checked  # lark consults this flag
+    try:
+        return Lark(
+            grammar_path().read_text(encoding="utf-8"),
+            parser="lalr",
+            propagate_positions=True,
+            strict=strict,
+            maybe_placeholders=False,
+        )
+    finally:
+        lark.lexer.has_interegular = collisions_checked
 
 
 def parse_document(text: str, file: str) -> tuple[Document | None, list[Problem]]:
