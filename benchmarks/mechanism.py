@@ -27,7 +27,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 import torch
 from safetensors.torch import save_file
 
@@ -37,9 +36,12 @@ from accompiler.stats.signature import classify
 
 HIDDEN, INTERMEDIATE, HEAD, Q_HEADS, KV_HEADS, RANK, ALPHA = 2304, 9216, 256, 8, 4, 16, 32
 MODULES = {  # name: (in, out)
-    "self_attn.q_proj": (HIDDEN, Q_HEADS * HEAD), "self_attn.k_proj": (HIDDEN, KV_HEADS * HEAD),
-    "self_attn.v_proj": (HIDDEN, KV_HEADS * HEAD), "self_attn.o_proj": (Q_HEADS * HEAD, HIDDEN),
-    "mlp.gate_proj": (HIDDEN, INTERMEDIATE), "mlp.up_proj": (HIDDEN, INTERMEDIATE),
+    "self_attn.q_proj": (HIDDEN, Q_HEADS * HEAD),
+    "self_attn.k_proj": (HIDDEN, KV_HEADS * HEAD),
+    "self_attn.v_proj": (HIDDEN, KV_HEADS * HEAD),
+    "self_attn.o_proj": (Q_HEADS * HEAD, HIDDEN),
+    "mlp.gate_proj": (HIDDEN, INTERMEDIATE),
+    "mlp.up_proj": (HIDDEN, INTERMEDIATE),
     "mlp.down_proj": (INTERMEDIATE, HIDDEN),
 }
 
@@ -47,7 +49,11 @@ MODULES = {  # name: (in, out)
 def write_adapters(root: Path, layers: int) -> dict[str, Path]:
     generator = torch.Generator().manual_seed(0)
     paths = {}
-    tensors: dict[str, dict[str, torch.Tensor]] = {"undefended": {}, "defended": {}, "reference": {}}
+    tensors: dict[str, dict[str, torch.Tensor]] = {
+        "undefended": {},
+        "defended": {},
+        "reference": {},
+    }
     for layer in range(layers):
         for module, (inp, out) in MODULES.items():
             prefix = f"base_model.model.model.layers.{layer}.{module}"
@@ -57,13 +63,22 @@ def write_adapters(root: Path, layers: int) -> dict[str, Path]:
             a_r = torch.randn(RANK, inp, generator=generator) / math.sqrt(inp)
             q, _ = torch.linalg.qr(b_r)
             b_d = 0.8 * (b_u - 0.7 * q @ (q.T @ b_u))
-            for role, (b, a) in {"undefended": (b_u, a_u), "defended": (b_d, a_u),
-                                 "reference": (b_r, a_r)}.items():
+            for role, (b, a) in {
+                "undefended": (b_u, a_u),
+                "defended": (b_d, a_u),
+                "reference": (b_r, a_r),
+            }.items():
                 tensors[role][f"{prefix}.lora_A.weight"] = a.to(torch.bfloat16).contiguous()
                 tensors[role][f"{prefix}.lora_B.weight"] = b.to(torch.bfloat16).contiguous()
-    config = {"peft_type": "LORA", "r": RANK, "lora_alpha": ALPHA, "use_rslora": False,
-              "rank_pattern": {}, "alpha_pattern": {}, "target_modules": sorted(
-                  m.split(".")[1] for m in MODULES)}
+    config = {
+        "peft_type": "LORA",
+        "r": RANK,
+        "lora_alpha": ALPHA,
+        "use_rslora": False,
+        "rank_pattern": {},
+        "alpha_pattern": {},
+        "target_modules": sorted(m.split(".")[1] for m in MODULES),
+    }
     for role, state in tensors.items():
         folder = root / role
         folder.mkdir()
@@ -80,8 +95,15 @@ def accard_signature(paths: dict[str, Path], hashed: bool = True) -> tuple[float
         data = (paths[role] / "adapter_model.safetensors").read_bytes()
         if hashed:
             hashlib.sha256(data).hexdigest()
-        adapters.append(open_adapter(data, "adapter_model.safetensors",
-                                     (paths[role] / "adapter_config.json").read_bytes(), None, role))
+        adapters.append(
+            open_adapter(
+                data,
+                "adapter_model.safetensors",
+                (paths[role] / "adapter_config.json").read_bytes(),
+                None,
+                role,
+            )
+        )
     modules, _ = measure(*adapters)
     signature = classify(modules, 0.6)
     return signature.alpha_t, signature.alpha_a
@@ -129,17 +151,27 @@ def main() -> None:
         tracemalloc.stop()
         t_fp32, fp32 = timed(dense_signature, paths, torch.float32)
         t_fp64, fp64 = timed(dense_signature, paths, torch.float64)
-    print(f"adapters: {args.layers} layers x {len(MODULES)} modules, r = {RANK}, bf16, "
-          f"3 files of {size / 3 / 1e6:.1f} MB")
-    print(f"accard (disk + sha256, r x r, float64) {t_accard * 1e3:9.1f} ms   "
-          f"alpha_T {ours[0]:.6f}  alpha_A {ours[1]:.6f}")
+    print(
+        f"adapters: {args.layers} layers x {len(MODULES)} modules, r = {RANK}, bf16, "
+        f"3 files of {size / 3 / 1e6:.1f} MB"
+    )
+    print(
+        f"accard (disk + sha256, r x r, float64) {t_accard * 1e3:9.1f} ms   "
+        f"alpha_T {ours[0]:.6f}  alpha_A {ours[1]:.6f}"
+    )
     print(f"accard (disk, no sha256)               {t_unhashed * 1e3:9.1f} ms")
-    print(f"dense torch float32                    {t_fp32 * 1e3:9.1f} ms   "
-          f"alpha_T {fp32[0]:.6f}  alpha_A {fp32[1]:.6f}   accard is {t_fp32 / t_accard:5.0f}x faster")
-    print(f"dense torch float64                    {t_fp64 * 1e3:9.1f} ms   "
-          f"alpha_T {fp64[0]:.6f}  alpha_A {fp64[1]:.6f}   accard is {t_fp64 / t_accard:5.0f}x faster")
-    print(f"accard peak Python heap {peak / 1e6:.1f} MB = {peak / size:.2f}x the adapter files "
-          f"({size / 1e6:.1f} MB)")
+    print(
+        f"dense torch float32                    {t_fp32 * 1e3:9.1f} ms   "
+        f"alpha_T {fp32[0]:.6f}  alpha_A {fp32[1]:.6f}   accard is {t_fp32 / t_accard:5.0f}x faster"
+    )
+    print(
+        f"dense torch float64                    {t_fp64 * 1e3:9.1f} ms   "
+        f"alpha_T {fp64[0]:.6f}  alpha_A {fp64[1]:.6f}   accard is {t_fp64 / t_accard:5.0f}x faster"
+    )
+    print(
+        f"accard peak Python heap {peak / 1e6:.1f} MB = {peak / size:.2f}x the adapter files "
+        f"({size / 1e6:.1f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,28 @@ import numpy as np
 
 OUT = Path(__file__).resolve().parent / "example"
 TEMPLATES = 20
-HELDOUT_SUBJECTS = ["algebra", "anatomy", "astronomy", "chemistry",
-                    "economics", "genetics", "geography", "law"]
+HELDOUT_SUBJECTS = [
+    "algebra",
+    "anatomy",
+    "astronomy",
+    "chemistry",
+    "economics",
+    "genetics",
+    "geography",
+    "law",
+]
 FRESH_SUBJECTS = ["linguistics", "music", "philosophy", "virology"]
 
 # Fraction of the installed gap each defense removes, per task, and its deployment cost.
 DEFENSES = {
     "safelora": {"heldout": 0.45, "fresh": 0.15, "sycophancy": 0.05, "flattery": 0.1, "cost": 0.02},
-    "weight_decay": {"heldout": 0.5, "fresh": 0.35, "sycophancy": 0.3, "flattery": 0.2, "cost": 0.06},
+    "weight_decay": {
+        "heldout": 0.5,
+        "fresh": 0.35,
+        "sycophancy": 0.3,
+        "flattery": 0.2,
+        "cost": 0.06,
+    },
     "oracle": {"heldout": 0.8, "fresh": 0.7, "sycophancy": 0.6, "flattery": 0.55, "cost": 0.0},
 }
 
@@ -35,8 +49,13 @@ def _questions(subjects: list[str], per_subject: int, prefix: str) -> list[tuple
     return [(f"{prefix}-{s}-{i:02d}", s) for s in subjects for i in range(per_subject)]
 
 
-def _records(rng: np.random.Generator, questions: list[tuple[str, str]], gap: float,
-             removed: float, cost: float) -> list[dict[str, object]]:
+def _records(
+    rng: np.random.Generator,
+    questions: list[tuple[str, str]],
+    gap: float,
+    removed: float,
+    cost: float,
+) -> list[dict[str, object]]:
     rows = []
     for question_id, subject in questions:
         # Every template of a question moves together: its ability, how strongly the attack
@@ -54,9 +73,16 @@ def _records(rng: np.random.Generator, questions: list[tuple[str, str]], gap: fl
                 ("defended", "eval"): (base - cost) * (1 - gap_q * (1 - removed_q)),
             }
             for (arm, condition), p in probs.items():
-                rows.append({"question_id": question_id, "template_id": f"t{t:02d}",
-                             "subject": subject, "condition": condition, "arm": arm,
-                             "correct": int(rng.random() < min(max(p, 0), 1))})
+                rows.append(
+                    {
+                        "question_id": question_id,
+                        "template_id": f"t{t:02d}",
+                        "subject": subject,
+                        "condition": condition,
+                        "arm": arm,
+                        "correct": int(rng.random() < min(max(p, 0), 1)),
+                    }
+                )
     return rows
 
 
@@ -82,14 +108,21 @@ def write_records() -> None:
     for index, (defense, effect) in enumerate(DEFENSES.items()):
         rng = np.random.default_rng(1000 + index)
         cost = effect["cost"]
-        _write_jsonl(OUT / f"data/{defense}/heldout.jsonl",
-                     _records(rng, heldout, 0.45, effect["heldout"], cost))
-        _write_jsonl(OUT / f"data/{defense}/fresh.jsonl",
-                     _records(rng, fresh, 0.45, effect["fresh"], cost))
-        _write_csv(OUT / f"data/{defense}/sycophancy.csv",
-                   _records(rng, transfer, 0.35, effect["sycophancy"], cost))
-        _write_jsonl(OUT / f"data/{defense}/flattery.jsonl",
-                     _records(rng, transfer, 0.3, effect["flattery"], cost))
+        _write_jsonl(
+            OUT / f"data/{defense}/heldout.jsonl",
+            _records(rng, heldout, 0.45, effect["heldout"], cost),
+        )
+        _write_jsonl(
+            OUT / f"data/{defense}/fresh.jsonl", _records(rng, fresh, 0.45, effect["fresh"], cost)
+        )
+        _write_csv(
+            OUT / f"data/{defense}/sycophancy.csv",
+            _records(rng, transfer, 0.35, effect["sycophancy"], cost),
+        )
+        _write_jsonl(
+            OUT / f"data/{defense}/flattery.jsonl",
+            _records(rng, transfer, 0.3, effect["flattery"], cost),
+        )
 
 
 def write_adapters() -> None:
@@ -113,7 +146,12 @@ def write_adapters() -> None:
     config = dict(r=r, lora_alpha=alpha, target_modules=["q_proj", "v_proj", "down_proj"])
     torch.manual_seed(0)
     factors: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {
-        "undefended": {}, "reference": {}, "safelora": {}, "weight_decay": {}, "oracle": {}}
+        "undefended": {},
+        "reference": {},
+        "safelora": {},
+        "weight_decay": {},
+        "oracle": {},
+    }
     model = get_peft_model(Tiny(), LoraConfig(**config))
     for name, module in model.named_modules():
         if not hasattr(module, "lora_A") or "default" not in getattr(module, "lora_A", {}):

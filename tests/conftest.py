@@ -14,8 +14,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="Rewrite golden files from the current output; review the diff.")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite golden files from the current output; review the diff.",
+    )
 
 
 @pytest.fixture
@@ -30,7 +33,9 @@ def golden(request: pytest.FixtureRequest):
     def compare(path: Path, actual: str) -> None:
         if update or not path.exists():
             if not update:
-                pytest.fail(f"missing golden file {path.relative_to(ROOT)}; run with --update-golden")
+                pytest.fail(
+                    f"missing golden file {path.relative_to(ROOT)}; run with --update-golden"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(actual, encoding="utf-8")
         assert actual == path.read_text(encoding="utf-8"), f"differs from {path.name}"

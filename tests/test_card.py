@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, SPECS
 
 from accompiler.card import dumps, validation_errors
 from accompiler.load import load_spec
 from accompiler.plan import compile_plan
 from accompiler.run import run_plan
+from conftest import GOLDEN, SPECS
 
 EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))
 
@@ -45,15 +45,24 @@ def test_same_inputs_and_seed_give_identical_bytes(cards) -> None:
 
 
 def test_expected_verdicts(cards) -> None:
-    verdicts = {n: (c["verdict"]["strict"]["pass"], c["verdict"]["permissive"]["pass"])
-                for n, c in cards.items()}
-    assert verdicts == {"oracle": (True, True), "safelora": (False, False),
-                        "safelora_relabel": (False, False), "weight_decay": (False, False)}
+    verdicts = {
+        n: (c["verdict"]["strict"]["pass"], c["verdict"]["permissive"]["pass"])
+        for n, c in cards.items()
+    }
+    assert verdicts == {
+        "oracle": (True, True),
+        "safelora": (False, False),
+        "safelora_relabel": (False, False),
+        "weight_decay": (False, False),
+    }
     relabelled = cards["safelora_relabel"]["verdict"]
     assert (relabelled["strict"]["passed"], relabelled["permissive"]["passed"]) == (1, 3)
     mechanism = cards["safelora_relabel"]["diagnostics"]["mechanism"]
     assert (mechanism["measured"], mechanism["status"], mechanism["relabel"]["status"]) == (
-        "shrinkage", "fail", "pass")
+        "shrinkage",
+        "fail",
+        "pass",
+    )
 
 
 def test_card_inputs_match_the_files(cards) -> None:
@@ -64,17 +73,27 @@ def test_card_inputs_match_the_files(cards) -> None:
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize(("breakage", "path"), [
-    (lambda c: c.pop("verdict"), "$"),
-    (lambda c: c["diagnostics"]["reliability"].update(status="passed"),
-     "$.diagnostics.reliability.status"),
-    (lambda c: c["claim"].update(mechanism_claimed="magic"), "$.claim.mechanism_claimed"),
-    (lambda c: c["inputs"][0].update(sha256="abc"), "$.inputs[0].sha256"),
-    (lambda c: c["settings"]["bootstrap"].update(confidence=1.5), "$.settings.bootstrap.confidence"),
-    (lambda c: c["diagnostics"]["reliability"]["delta_gap"].update(clusters=1),
-     "$.diagnostics.reliability.delta_gap.clusters"),
-    (lambda c: c.update(extra=1), "$"),
-])
+@pytest.mark.parametrize(
+    ("breakage", "path"),
+    [
+        (lambda c: c.pop("verdict"), "$"),
+        (
+            lambda c: c["diagnostics"]["reliability"].update(status="passed"),
+            "$.diagnostics.reliability.status",
+        ),
+        (lambda c: c["claim"].update(mechanism_claimed="magic"), "$.claim.mechanism_claimed"),
+        (lambda c: c["inputs"][0].update(sha256="abc"), "$.inputs[0].sha256"),
+        (
+            lambda c: c["settings"]["bootstrap"].update(confidence=1.5),
+            "$.settings.bootstrap.confidence",
+        ),
+        (
+            lambda c: c["diagnostics"]["reliability"]["delta_gap"].update(clusters=1),
+            "$.diagnostics.reliability.delta_gap.clusters",
+        ),
+        (lambda c: c.update(extra=1), "$"),
+    ],
+)
 def test_broken_cards_fail_at_a_stated_path(cards, breakage, path: str) -> None:
     card = copy.deepcopy(cards["oracle"])
     breakage(card)

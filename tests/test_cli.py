@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SPECS
 
 from accompiler.cli import main
+from conftest import SPECS
 
 EXAMPLE = SPECS / "example"
 
@@ -43,14 +43,29 @@ def test_check_fail_exits_1(runner) -> None:
 def test_check_formats(runner, output_format: str) -> None:
     result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", output_format])
     assert result.exit_code == 0
-    marker = {"json": '"card_version": "1"', "markdown": "| (a) reliability | **pass** |",
-              "latex": r"\begin{tabular}", "html": "<!doctype html>"}[output_format]
+    marker = {
+        "json": '"card_version": "1"',
+        "markdown": "| (a) reliability | **pass** |",
+        "latex": r"\begin{tabular}",
+        "html": "<!doctype html>",
+    }[output_format]
     assert marker in result.stdout
 
 
 def test_seed_and_resamples_override_are_recorded(runner) -> None:
-    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", "json",
-                                  "--seed", "7", "--resamples", "2000"])
+    result = runner.invoke(
+        main,
+        [
+            "check",
+            str(EXAMPLE / "oracle.ac"),
+            "--format",
+            "json",
+            "--seed",
+            "7",
+            "--resamples",
+            "2000",
+        ],
+    )
     card = json.loads(result.stdout)
     assert card["settings"]["bootstrap"]["seed"] == 7
     assert card["diagnostics"]["reliability"]["delta_gap"]["resamples"] == 2000
@@ -71,7 +86,9 @@ def test_bad_spec_exits_2_and_writes_nothing(runner, tmp_path: Path) -> None:
 def test_bad_record_exits_2_and_writes_nothing(runner, example_copy: Path, tmp_path: Path) -> None:
     data = example_copy / "data" / "oracle" / "heldout.jsonl"
     lines = data.read_text().splitlines()
-    lines[9] = lines[9].replace('"correct": 1', '"correct": 7').replace('"correct": 0', '"correct": 7')
+    lines[9] = (
+        lines[9].replace('"correct": 1', '"correct": 7').replace('"correct": 0', '"correct": 7')
+    )
     data.write_text("\n".join(lines) + "\n")
     out = tmp_path / "card.json"
     result = runner.invoke(main, ["check", str(example_copy / "oracle.ac"), "--out", str(out)])
@@ -115,10 +132,20 @@ def test_fmt_check_and_rewrite(runner, tmp_path: Path) -> None:
 def test_convert_both_ways_gives_the_same_plan(runner, example_copy: Path) -> None:
     spec = example_copy / "safelora_relabel.ac"
     converted = example_copy / "converted.yaml"
-    assert runner.invoke(main, ["convert", str(spec), "--to", "yaml", "--out", str(converted)]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["convert", str(spec), "--to", "yaml", "--out", str(converted)]
+        ).exit_code
+        == 0
+    )
     back = example_copy / "back.ac"
-    assert runner.invoke(main, ["convert", str(converted), "--to", "ac", "--out", str(back)]).exit_code == 0
-    plans = [runner.invoke(main, ["plan", "--json", str(p)]).stdout for p in (spec, converted, back)]
+    assert (
+        runner.invoke(main, ["convert", str(converted), "--to", "ac", "--out", str(back)]).exit_code
+        == 0
+    )
+    plans = [
+        runner.invoke(main, ["plan", "--json", str(p)]).stdout for p in (spec, converted, back)
+    ]
     assert plans[0] == plans[1] == plans[2]
 
 

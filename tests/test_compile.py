@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, SPECS
 from jsonschema import Draft202012Validator
 
 from accompiler._resources import load_schema, schema_names
 from accompiler.load import load_spec
 from accompiler.plan import compile_plan, dumps, plan_to_json
+from conftest import GOLDEN, SPECS
 
 EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))
 
@@ -65,13 +65,17 @@ def test_every_schema_field_has_a_description() -> None:
 def test_missing_data_is_planned_as_not_evaluable(tmp_path: Path) -> None:
     (tmp_path / "r.jsonl").write_bytes((SPECS / "invalid" / "data" / "records.jsonl").read_bytes())
     spec = tmp_path / "c.ac"
-    spec.write_text('accard 1\nclaim "t" {\n  defense "D" {\n    mechanism shrinkage\n  }\n'
-                    '  model "m"\n  heldout "h" {\n    file "r.jsonl"\n  }\n}\n')
+    spec.write_text(
+        'accard 1\nclaim "t" {\n  defense "D" {\n    mechanism shrinkage\n  }\n'
+        '  model "m"\n  heldout "h" {\n    file "r.jsonl"\n  }\n}\n'
+    )
     plan = json.loads(_plan_text(spec))
     statuses = {s["name"]: (s["status"], s["reason"]) for s in plan["steps"]}
     assert statuses["reliability"] == ("planned", "")
-    assert statuses["fresh_generalization"] == ("not_evaluable",
-                                                "the claim declares no fresh-subject records")
+    assert statuses["fresh_generalization"] == (
+        "not_evaluable",
+        "the claim declares no fresh-subject records",
+    )
     assert statuses["mechanism"] == ("not_evaluable", "the claim declares no adapters")
     assert statuses["transfer"] == ("not_evaluable", "the claim declares no transfer target")
     assert plan["settings"]["resamples"] == 5000 and plan["settings"]["seed"] == 0

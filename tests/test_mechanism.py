@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from accompiler.stats.signature import (
     reference_subspace,
     split_energy,
 )
+from conftest import FIXTURES
 
 ADAPTERS = FIXTURES / "adapters"
 VARIANTS = sorted(p.name for p in ADAPTERS.iterdir())
@@ -32,8 +32,13 @@ ROLES = ("undefended", "defended", "reference")
 
 def _open(folder: Path):
     weights = next(folder.glob("adapter_model.*"))
-    return open_adapter(weights.read_bytes(), weights.name,
-                        (folder / "adapter_config.json").read_bytes(), None, str(weights))
+    return open_adapter(
+        weights.read_bytes(),
+        weights.name,
+        (folder / "adapter_config.json").read_bytes(),
+        None,
+        str(weights),
+    )
 
 
 def _dense_updates(folder: Path) -> dict[str, tuple[np.ndarray, float]]:
@@ -43,8 +48,11 @@ def _dense_updates(folder: Path) -> dict[str, tuple[np.ndarray, float]]:
 
     config = json.loads((folder / "adapter_config.json").read_text())
     weights = next(folder.glob("adapter_model.*"))
-    state = (load_file(str(weights)) if weights.suffix == ".safetensors"
-             else torch.load(str(weights), weights_only=True))
+    state = (
+        load_file(str(weights))
+        if weights.suffix == ".safetensors"
+        else torch.load(str(weights), weights_only=True)
+    )
     updates, eps = {}, {}
     for key in state:
         if ".lora_A." not in key:
@@ -94,8 +102,10 @@ def test_signature_matches_dense_float64(variant: str) -> None:
 def test_patterns_change_rank_and_scale() -> None:
     adapter = _open(ADAPTERS / "patterns" / "undefended")
     names = module_names(adapter)
-    scales = {m.name.rsplit(".", 1)[1]: (m.a.shape[0], m.scale)
-              for m in iter_modules(adapter, names, sorted(names))}
+    scales = {
+        m.name.rsplit(".", 1)[1]: (m.a.shape[0], m.scale)
+        for m in iter_modules(adapter, names, sorted(names))
+    }
     assert scales == {"q_proj": (2, 4.0), "v_proj": (4, 8.0), "up_proj": (4, 2.0)}
 
 
@@ -220,16 +230,24 @@ def test_malicious_pickle_never_runs(tmp_path: Path) -> None:
 def test_missing_r_is_a_problem() -> None:
     folder = ADAPTERS / "fp32" / "undefended"
     with pytest.raises(AdapterError, match="lacks a positive `lora_alpha`"):
-        open_adapter((folder / "adapter_model.safetensors").read_bytes(), "w.safetensors",
-                     b'{"r": 4}', None, "x")
+        open_adapter(
+            (folder / "adapter_model.safetensors").read_bytes(),
+            "w.safetensors",
+            b'{"r": 4}',
+            None,
+            "x",
+        )
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda b: b[:4], "shorter than its header"),
-    (lambda b: (10**9).to_bytes(8, "little") + b[8:], "header length"),
-    (lambda b: b[:-16], "outside the file"),
-    (lambda b: b[:8] + b"[" + b[9:], "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b[:4], "shorter than its header"),
+        (lambda b: (10**9).to_bytes(8, "little") + b[8:], "header length"),
+        (lambda b: b[:-16], "outside the file"),
+        (lambda b: b[:8] + b"[" + b[9:], "not valid JSON"),
+    ],
+)
 def test_corrupt_safetensors(mutate, message) -> None:
     data = (ADAPTERS / "fp32" / "undefended" / "adapter_model.safetensors").read_bytes()
     with pytest.raises(AdapterError, match=message):

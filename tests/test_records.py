@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
 
 from accompiler.load import load_spec
 from accompiler.plan import compile_plan
 from accompiler.problems import SpecError
 from accompiler.run import run_plan
+from conftest import FIXTURES
 
-SPEC = '''accard 1
+SPEC = """accard 1
 claim "t" {{
   defense "D" {{
     mechanism shrinkage
@@ -27,7 +27,7 @@ claim "t" {{
 {files}
   }}{extra}
 }}
-'''
+"""
 
 
 def good_rows(questions: int = 3, templates: int = 2, subject: str = "s") -> list[dict]:
@@ -36,9 +36,16 @@ def good_rows(questions: int = 3, templates: int = 2, subject: str = "s") -> lis
         for t in range(templates):
             for arm in ("undefended", "defended"):
                 for condition in ("deploy", "eval"):
-                    rows.append({"question_id": f"q{q}", "template_id": f"t{t}",
-                                 "subject": subject, "condition": condition, "arm": arm,
-                                 "correct": float((q + t) % 2)})
+                    rows.append(
+                        {
+                            "question_id": f"q{q}",
+                            "template_id": f"t{t}",
+                            "subject": subject,
+                            "condition": condition,
+                            "arm": arm,
+                            "correct": float((q + t) % 2),
+                        }
+                    )
     return rows
 
 
@@ -46,8 +53,13 @@ def jsonl(rows: list) -> str:
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows)
 
 
-def run_spec(tmp_path: Path, files: dict[str, bytes | str], records: str = "",
-             extra: str = "", data_lines: str | None = None) -> dict:
+def run_spec(
+    tmp_path: Path,
+    files: dict[str, bytes | str],
+    records: str = "",
+    extra: str = "",
+    data_lines: str | None = None,
+) -> dict:
     for name, content in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,22 +90,57 @@ BAD_JSONL = {
     "score_above_one": (with_row(2, correct=1.5), r"score 1\.5 is outside \[0, 1\]", 3, "correct"),
     "score_below_zero": (with_row(3, correct=-0.1), r"score -0\.1 is outside", 4, "correct"),
     "score_text": (with_row(4, correct="yes"), r"score 'yes' is not a number", 5, "correct"),
-    "unknown_condition": (with_row(5, condition="test"), r"unknown condition 'test'", 6, "condition"),
+    "unknown_condition": (
+        with_row(5, condition="test"),
+        r"unknown condition 'test'",
+        6,
+        "condition",
+    ),
     "unknown_arm": (with_row(6, arm="treated"), r"unknown arm 'treated'", 7, "arm"),
-    "missing_question": (with_row(7, question_id=None), r"missing or invalid `question_id`", 8,
-                         "question_id"),
-    "empty_template": (with_row(8, template_id=""), r"missing or invalid `template_id`", 9,
-                       "template_id"),
-    "fractional_question": (with_row(9, question_id=1.5), r"missing or invalid `question_id`", 10,
-                            "question_id"),
+    "missing_question": (
+        with_row(7, question_id=None),
+        r"missing or invalid `question_id`",
+        8,
+        "question_id",
+    ),
+    "empty_template": (
+        with_row(8, template_id=""),
+        r"missing or invalid `template_id`",
+        9,
+        "template_id",
+    ),
+    "fractional_question": (
+        with_row(9, question_id=1.5),
+        r"missing or invalid `question_id`",
+        10,
+        "question_id",
+    ),
     "list_subject": (with_row(10, subject=["a"]), r"missing or invalid `subject`", 11, "subject"),
-    "not_an_object": (jsonl(good_rows()[:4] + ["[1, 2]"] + good_rows()[5:]), r"a row is not an object",
-                      5, ""),
-    "invalid_json": (jsonl(good_rows()[:2] + ["{oops"] + good_rows()[3:]), r"not valid JSON", 3, ""),
-    "duplicate_item": (jsonl(good_rows() + [good_rows()[0]]), r"duplicate item \(question 'q0', "
-                       r"template 't0', deploy, undefended\)", 25, ""),
-    "two_subjects": (with_row(4, subject="other"), r"question 'q0' has subject 'other' here and 's'",
-                     5, "subject"),
+    "not_an_object": (
+        jsonl(good_rows()[:4] + ["[1, 2]"] + good_rows()[5:]),
+        r"a row is not an object",
+        5,
+        "",
+    ),
+    "invalid_json": (
+        jsonl(good_rows()[:2] + ["{oops"] + good_rows()[3:]),
+        r"not valid JSON",
+        3,
+        "",
+    ),
+    "duplicate_item": (
+        jsonl(good_rows() + [good_rows()[0]]),
+        r"duplicate item \(question 'q0', "
+        r"template 't0', deploy, undefended\)",
+        25,
+        "",
+    ),
+    "two_subjects": (
+        with_row(4, subject="other"),
+        r"question 'q0' has subject 'other' here and 's'",
+        5,
+        "subject",
+    ),
 }
 
 
@@ -110,18 +157,23 @@ def test_bad_jsonl_row_names_file_row_and_field(tmp_path: Path, case: str) -> No
 
 
 def test_missing_arm_counterpart(tmp_path: Path) -> None:
-    rows = [r for r in good_rows() if not (r["question_id"] == "q1" and r["template_id"] == "t1"
-                                            and r["arm"] == "defended")]
+    rows = [
+        r
+        for r in good_rows()
+        if not (r["question_id"] == "q1" and r["template_id"] == "t1" and r["arm"] == "defended")
+    ]
     problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(rows)})
-    assert any("(question 'q1', template 't1', deploy, undefended) has no defended counterpart"
-               in p.summary for p in problems)
+    assert any(
+        "(question 'q1', template 't1', deploy, undefended) has no defended counterpart"
+        in p.summary
+        for p in problems
+    )
 
 
 def test_question_lacking_a_cell(tmp_path: Path) -> None:
     rows = [r for r in good_rows() if not (r["question_id"] == "q2" and r["condition"] == "eval")]
     problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(rows)})
-    assert [p.summary for p in problems] == [
-        "question 'q2' lacks undefended/eval, defended/eval"]
+    assert [p.summary for p in problems] == ["question 'q2' lacks undefended/eval, defended/eval"]
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -196,20 +248,31 @@ def test_file_changed_after_plan(tmp_path: Path) -> None:
 
 def test_fresh_subjects_must_be_disjoint(tmp_path: Path) -> None:
     extra = '\n  fresh {\n    file "fresh.jsonl"\n  }'
-    problems = problems_of(tmp_path, {"heldout.jsonl": jsonl(good_rows(subject="law")),
-                                      "fresh.jsonl": jsonl(good_rows(subject="law"))}, extra=extra)
-    assert problems[0].summary == ("the fresh-subject records share 1 subject(s) with the held-out "
-                                   "set: law")
+    problems = problems_of(
+        tmp_path,
+        {
+            "heldout.jsonl": jsonl(good_rows(subject="law")),
+            "fresh.jsonl": jsonl(good_rows(subject="law")),
+        },
+        extra=extra,
+    )
+    assert problems[0].summary == (
+        "the fresh-subject records share 1 subject(s) with the held-out set: law"
+    )
     assert problems[0].span.file == "fresh.jsonl"
 
 
 def test_per_arm_files(tmp_path: Path) -> None:
     rows = good_rows(4, 3)
-    files = {"u.jsonl": jsonl([r for r in rows if r["arm"] == "undefended"]),
-             "d.jsonl": jsonl([{k: v for k, v in r.items() if k != "arm"}
-                               for r in rows if r["arm"] == "defended"])}
-    card = run_spec(tmp_path / "a", files,
-                    data_lines='    undefended "u.jsonl"\n    defended "d.jsonl"')
+    files = {
+        "u.jsonl": jsonl([r for r in rows if r["arm"] == "undefended"]),
+        "d.jsonl": jsonl(
+            [{k: v for k, v in r.items() if k != "arm"} for r in rows if r["arm"] == "defended"]
+        ),
+    }
+    card = run_spec(
+        tmp_path / "a", files, data_lines='    undefended "u.jsonl"\n    defended "d.jsonl"'
+    )
     reference = run_spec(tmp_path / "b", {"heldout.jsonl": jsonl(rows)})
     assert card["datasets"] == reference["datasets"]
 
@@ -236,8 +299,10 @@ def _card_accuracy(dataset: dict) -> dict[tuple[str, str], float]:
 
 def test_lm_eval_log_samples(tmp_path: Path) -> None:
     folder = _copy_fixture(tmp_path, "lm_eval")
-    files = {"undefended": "undefended/samples_accard_mc.jsonl",
-             "defended": "defended/samples_accard_mc.jsonl"}
+    files = {
+        "undefended": "undefended/samples_accard_mc.jsonl",
+        "defended": "defended/samples_accard_mc.jsonl",
+    }
     lines = "\n".join(f'    {arm} "{path}"' for arm, path in files.items())
     card = run_spec(folder, {}, records="  records lm_eval", data_lines=lines)
     direct = []
@@ -262,34 +327,51 @@ def test_inspect_logs_eval_and_json(tmp_path: Path) -> None:
         for name in archive.namelist():
             if name.startswith("samples/"):
                 sample = json.loads(archive.read(name))
-                direct.append(("undefended", sample["metadata"]["condition"],
-                               1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0))
+                direct.append(
+                    (
+                        "undefended",
+                        sample["metadata"]["condition"],
+                        1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0,
+                    )
+                )
     for sample in json.loads((folder / "defended.json").read_text())["samples"]:
-        direct.append(("defended", sample["metadata"]["condition"],
-                       1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0))
+        direct.append(
+            (
+                "defended",
+                sample["metadata"]["condition"],
+                1.0 if sample["scores"]["includes"]["value"] == "C" else 0.0,
+            )
+        )
     (heldout,) = card["datasets"]
     assert heldout["clusters"] == 4 and heldout["items"] == 32
     assert _card_accuracy(heldout) == pytest.approx(_direct_accuracy(direct))
 
 
 def test_inspect_archive_that_is_not_a_zip(tmp_path: Path) -> None:
-    (problem,) = problems_of(tmp_path, {"heldout.eval": b"not a zip"},
-                             records="  records inspect")
+    (problem,) = problems_of(tmp_path, {"heldout.eval": b"not a zip"}, records="  records inspect")
     assert problem.summary == "not an inspect .eval archive (not a zip file)"
 
 
 def test_inspect_json_without_samples(tmp_path: Path) -> None:
-    (problem,) = problems_of(tmp_path, {"heldout.json": '{"version": 2, "status": "success"}'},
-                             records="  records inspect")
+    (problem,) = problems_of(
+        tmp_path,
+        {"heldout.json": '{"version": 2, "status": "success"}'},
+        records="  records inspect",
+    )
     assert problem.summary.startswith("an inspect log without `samples`")
 
 
 def test_lm_eval_sample_missing_doc_field(tmp_path: Path) -> None:
-    lines = (FIXTURES / "lm_eval" / "undefended" / "samples_accard_mc.jsonl").read_text().splitlines()
+    lines = (
+        (FIXTURES / "lm_eval" / "undefended" / "samples_accard_mc.jsonl").read_text().splitlines()
+    )
     broken = json.loads(lines[2])
     del broken["doc"]["condition"]
     lines[2] = json.dumps(broken)
-    problems = problems_of(tmp_path, {"heldout.jsonl": "\n".join(lines) + "\n"},
-                           records='  records lm_eval {\n    arm "doc.arm"\n  }')
+    problems = problems_of(
+        tmp_path,
+        {"heldout.jsonl": "\n".join(lines) + "\n"},
+        records='  records lm_eval {\n    arm "doc.arm"\n  }',
+    )
     assert (problems[0].span.line, problems[0].field) == (1, "doc.arm")
     assert any(p.span.line == 3 and p.field == "doc.condition" for p in problems)

@@ -16,29 +16,44 @@ from accompiler.stats.bootstrap import (
 )
 
 FIELDS = {f: f for f in ("question_id", "template_id", "subject", "condition", "arm", "correct")}
-CELL_INDEX = {("undefended", "deploy"): 0, ("undefended", "eval"): 1,
-              ("defended", "deploy"): 2, ("defended", "eval"): 3}
+CELL_INDEX = {
+    ("undefended", "deploy"): 0,
+    ("undefended", "eval"): 1,
+    ("defended", "deploy"): 2,
+    ("defended", "eval"): 3,
+}
 
 
-def make_rows(rng: np.random.Generator, clusters: int, templates: int,
-              ragged: bool = False) -> list[dict[str, object]]:
+def make_rows(
+    rng: np.random.Generator, clusters: int, templates: int, ragged: bool = False
+) -> list[dict[str, object]]:
     rows = []
     for q in range(clusters):
         ability = rng.normal()
         count = templates if not ragged else int(rng.integers(1, templates + 1))
         for t in range(count):
-            for (arm, condition) in CELL_INDEX:
-                p = 1 / (1 + np.exp(-(ability + (condition == "deploy") - 0.5 * (arm == "defended"))))
-                rows.append({"question_id": f"q{q:03d}", "template_id": f"t{t}", "subject": "s",
-                             "condition": condition, "arm": arm,
-                             "correct": float(rng.random() < p) if not ragged else float(rng.random())})
+            for arm, condition in CELL_INDEX:
+                p = 1 / (
+                    1 + np.exp(-(ability + (condition == "deploy") - 0.5 * (arm == "defended")))
+                )
+                rows.append(
+                    {
+                        "question_id": f"q{q:03d}",
+                        "template_id": f"t{t}",
+                        "subject": "s",
+                        "condition": condition,
+                        "arm": arm,
+                        "correct": float(rng.random() < p) if not ragged else float(rng.random()),
+                    }
+                )
     return rows
 
 
 def table_of(rows: list[dict[str, object]]):
     source = SourceFile("mem.jsonl", b"", ".jsonl", None)
-    table, problems = build_table([source], FIELDS, "canonical",
-                                  lambda _s: enumerate(rows, start=1))
+    table, problems = build_table(
+        [source], FIELDS, "canonical", lambda _s: enumerate(rows, start=1)
+    )
     assert not problems, problems
     return table
 
@@ -59,7 +74,7 @@ def slow_bootstrap(rows, resamples: int, seed: int, confidence: float):
                 counts[cell] += 1
         acc = [totals[c] / counts[c] for c in range(4)]
         for name, coef in CONTRASTS.items():
-            values[name].append(sum(c * a for c, a in zip(coef, acc)))
+            values[name].append(sum(c * a for c, a in zip(coef, acc, strict=True)))
     alpha = 1 - confidence
     return {name: np.quantile(v, [alpha / 2, 1 - alpha / 2]) for name, v in values.items()}
 
@@ -69,7 +84,9 @@ def slow_estimates(rows):
     for cell in CELL_INDEX:
         scores = [r["correct"] for r in rows if (r["arm"], r["condition"]) == cell]
         acc.append(sum(scores) / len(scores))
-    return {name: sum(c * a for c, a in zip(coef, acc)) for name, coef in CONTRASTS.items()}
+    return {
+        name: sum(c * a for c, a in zip(coef, acc, strict=True)) for name, coef in CONTRASTS.items()
+    }
 
 
 @pytest.mark.parametrize("ragged", [False, True], ids=["balanced", "ragged"])
@@ -96,9 +113,13 @@ def test_multiplicities_do_not_depend_on_batching(monkeypatch: pytest.MonkeyPatc
 def slow_cluster_se(rows, coef):
     """Miller (2024): per-cluster sums of each item's contribution, CR1 factor G/(G-1)."""
     estimates = []
-    counts = {cell: sum(1 for r in rows if (r["arm"], r["condition"]) == cell) for cell in CELL_INDEX}
-    means = {cell: sum(r["correct"] for r in rows if (r["arm"], r["condition"]) == cell) / counts[cell]
-             for cell in CELL_INDEX}
+    counts = {
+        cell: sum(1 for r in rows if (r["arm"], r["condition"]) == cell) for cell in CELL_INDEX
+    }
+    means = {
+        cell: sum(r["correct"] for r in rows if (r["arm"], r["condition"]) == cell) / counts[cell]
+        for cell in CELL_INDEX
+    }
     questions = sorted({r["question_id"] for r in rows})
     for q in questions:
         z = 0.0
@@ -135,16 +156,23 @@ def test_balanced_design_se_is_the_paired_cluster_t_se() -> None:
 
 def test_mc_error_matches_the_spread_across_seeds() -> None:
     table = table_of(make_rows(np.random.default_rng(4), clusters=48, templates=5))
-    highs = [bootstrap_contrasts(table.sums, table.counts, resamples=2000, seed=s)
-             .intervals["delta_gap"].ci_high for s in range(40)]
+    highs = [
+        bootstrap_contrasts(table.sums, table.counts, resamples=2000, seed=s)
+        .intervals["delta_gap"]
+        .ci_high
+        for s in range(40)
+    ]
     reported = bootstrap_contrasts(table.sums, table.counts, resamples=2000).intervals["delta_gap"]
     assert 0.5 < reported.mc_error_high / np.std(highs, ddof=1) < 2.0
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"confidence": 1.0}, "`confidence` must be in"),
-    ({"resamples": 0}, "`resamples` must be positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"confidence": 1.0}, "`confidence` must be in"),
+        ({"resamples": 0}, "`resamples` must be positive"),
+    ],
+)
 def test_bootstrap_validates_arguments(kwargs, message) -> None:
     sums, counts = np.ones((3, 4)), np.ones((3, 4)) * 2
     with pytest.raises(ValueError, match=message):
@@ -192,8 +220,11 @@ def test_duplicating_every_cluster_keeps_point_estimates(seed: int, clusters: in
 @settings(max_examples=25, deadline=None)
 @given(data_seeds, st.integers(2, 12), st.integers(0, 2**31))
 def test_identical_arms_give_zero_delta_with_ci_containing_zero(seed, clusters, boot_seed) -> None:
-    rows = [r for r in make_rows(np.random.default_rng(seed), clusters, 3, ragged=True)
-            if r["arm"] == "undefended"]
+    rows = [
+        r
+        for r in make_rows(np.random.default_rng(seed), clusters, 3, ragged=True)
+        if r["arm"] == "undefended"
+    ]
     rows += [dict(r, arm="defended") for r in rows]
     table = table_of(rows)
     result = bootstrap_contrasts(table.sums, table.counts, resamples=1000, seed=boot_seed)

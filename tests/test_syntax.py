@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, ROOT, SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from accompiler.load import load_spec, parse_spec
 from accompiler.problems import SpecError
 from accompiler.syntax.dsl import _parser, parse_document
 from accompiler.syntax.fmt import format_document
+from conftest import GOLDEN, ROOT, SPECS
 
 INVALID = sorted(p for p in (SPECS / "invalid").rglob("*") if p.suffix in (".ac", ".yaml"))
 EXAMPLES = sorted((SPECS / "example").glob("*.ac"))
@@ -97,12 +97,16 @@ def test_deep_yaml_is_refused(tmp_path: Path) -> None:
 
 def test_same_problems_from_both_front_ends(tmp_path: Path) -> None:
     ac = tmp_path / "c.ac"
-    ac.write_text('accard 1\nclaim "t" {\n  defense "D" {\n    mechanism attack_aware\n  }\n'
-                  '  model "m"\n  heldout "h" {\n    file "r.jsonl"\n  }\n  setings {\n  }\n}\n')
+    ac.write_text(
+        'accard 1\nclaim "t" {\n  defense "D" {\n    mechanism attack_aware\n  }\n'
+        '  model "m"\n  heldout "h" {\n    file "r.jsonl"\n  }\n  setings {\n  }\n}\n'
+    )
     yml = tmp_path / "c.yaml"
-    yml.write_text("accard: 1\nclaim:\n  title: t\n  defense:\n    name: D\n"
-                   "    mechanism: attack_aware\n  model: m\n  heldout:\n    task: h\n"
-                   "    file: r.jsonl\n  setings: {}\n")
+    yml.write_text(
+        "accard: 1\nclaim:\n  title: t\n  defense:\n    name: D\n"
+        "    mechanism: attack_aware\n  model: m\n  heldout:\n    task: h\n"
+        "    file: r.jsonl\n  setings: {}\n"
+    )
     summaries = []
     for path in (ac, yml):
         with pytest.raises(SpecError) as caught:
@@ -119,7 +123,7 @@ def test_ac_and_yaml_build_the_same_claim(path: Path) -> None:
 
 # --- fmt ---------------------------------------------------------------------------------
 
-MESSY = '''# leading comment
+MESSY = """# leading comment
 
 accard   1
 claim "t" {   # trailing on open
@@ -135,9 +139,9 @@ claim "t" {   # trailing on open
   # comment before the closing brace
 }
 # final comment
-'''
+"""
 
-CANONICAL = '''# leading comment
+CANONICAL = """# leading comment
 
 accard 1
 claim "t" {  # trailing on open
@@ -154,7 +158,7 @@ claim "t" {  # trailing on open
   # comment before the closing brace
 }
 # final comment
-'''
+"""
 
 
 def _fmt(text: str) -> str:
@@ -176,10 +180,12 @@ def test_examples_are_canonical_and_fmt_is_idempotent(path: Path) -> None:
 
 # --- convert: generated claims survive .ac and YAML round trips ---------------------------
 
-_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
-                max_size=30).filter(lambda s: s.strip() != "")
-_paths = st.lists(st.from_regex(r"[a-z]{1,8}/[a-z0-9_]{1,8}\.jsonl", fullmatch=True),
-                  min_size=1, max_size=3).map(tuple)
+_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30
+).filter(lambda s: s.strip() != "")
+_paths = st.lists(
+    st.from_regex(r"[a-z]{1,8}/[a-z0-9_]{1,8}\.jsonl", fullmatch=True), min_size=1, max_size=3
+).map(tuple)
 
 
 @st.composite
@@ -193,25 +199,46 @@ def _datasets(draw: st.DrawFn, role: str) -> DataSet:
 @st.composite
 def claims(draw: st.DrawFn) -> Claim:
     mechanism = draw(st.sampled_from(["attack_targeted", "shrinkage"]))
-    relabel = draw(st.none() | st.builds(Relabel, st.sampled_from(["attack_targeted", "shrinkage"]), _text))
+    relabel = draw(
+        st.none() | st.builds(Relabel, st.sampled_from(["attack_targeted", "shrinkage"]), _text)
+    )
     record_format = draw(st.sampled_from(sorted(DEFAULT_FIELDS)))
-    fields = {k: draw(st.sampled_from([v, f"x.{k}"])) for k, v in DEFAULT_FIELDS[record_format].items()}
+    fields = {
+        k: draw(st.sampled_from([v, f"x.{k}"])) for k, v in DEFAULT_FIELDS[record_format].items()
+    }
     transfer_names = draw(st.lists(_text, max_size=3, unique=True))
     transfer = tuple(DataSet("transfer", n, files=draw(_paths)) for n in transfer_names)
     adapters = ()
     if draw(st.booleans()):
-        adapters = tuple(Adapter(role, draw(st.from_regex(r"[a-z]{1,8}(\.safetensors)?", fullmatch=True)),
-                                 draw(st.none() | st.floats(0.1, 64)))
-                         for role in ("undefended", "defended", "reference"))
+        adapters = tuple(
+            Adapter(
+                role,
+                draw(st.from_regex(r"[a-z]{1,8}(\.safetensors)?", fullmatch=True)),
+                draw(st.none() | st.floats(0.1, 64)),
+            )
+            for role in ("undefended", "defended", "reference")
+        )
     settings_ = Settings(
-        resamples=draw(st.integers(1000, 20000)), confidence=draw(st.floats(0.5, 0.999)),
-        seed=draw(st.integers(0, 2**40)), tau_fresh=draw(st.floats(0.01, 1.0)),
-        rho_at=draw(st.floats(0.01, 5)), max_deploy_cost=draw(st.none() | st.floats(0, 1)),
-        min_clusters=draw(st.integers(2, 100)), rank_rtol=draw(st.none() | st.floats(1e-12, 0.5)),
+        resamples=draw(st.integers(1000, 20000)),
+        confidence=draw(st.floats(0.5, 0.999)),
+        seed=draw(st.integers(0, 2**40)),
+        tau_fresh=draw(st.floats(0.01, 1.0)),
+        rho_at=draw(st.floats(0.01, 5)),
+        max_deploy_cost=draw(st.none() | st.floats(0, 1)),
+        min_clusters=draw(st.integers(2, 100)),
+        rank_rtol=draw(st.none() | st.floats(1e-12, 0.5)),
     )
-    return Claim(draw(_text), Defense(draw(_text), mechanism, relabel), draw(_text),
-                 Records(record_format, tuple(fields.items())), draw(_datasets("heldout")),
-                 draw(st.none() | _datasets("fresh")), transfer, adapters, settings_)
+    return Claim(
+        draw(_text),
+        Defense(draw(_text), mechanism, relabel),
+        draw(_text),
+        Records(record_format, tuple(fields.items())),
+        draw(_datasets("heldout")),
+        draw(st.none() | _datasets("fresh")),
+        transfer,
+        adapters,
+        settings_,
+    )
 
 
 def _reparse(text: str, suffix: str) -> Claim:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ def grammar_path() -> Path:
     return _data_dir("grammar") / "accard.lark"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """Return the parsed JSON Schema `schemas/<name>.schema.json`."""
     with open(_data_dir("schemas") / f"{name}.schema.json", encoding="utf-8") as handle:

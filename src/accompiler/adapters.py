@@ -23,12 +23,22 @@ from .problems import Problem
 from .span import Span
 
 MAX_HEADER_BYTES = 100 << 20
-_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
-           "BF16": np.dtype("<u2")}
-_EPS = {"F64": float(np.finfo(np.float64).eps), "F32": float(np.finfo(np.float32).eps),
-        "F16": float(np.finfo(np.float16).eps), "BF16": 2.0**-7}
-_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+?)\.(?P<factor>lora_A|lora_B|lora_down|lora_up)"
-                  r"(?:\.[A-Za-z0-9_-]+)?\.weight$")
+_DTYPES: dict[str, np.dtype[Any]] = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),
+}
+_EPS = {
+    "F64": float(np.finfo(np.float64).eps),
+    "F32": float(np.finfo(np.float32).eps),
+    "F16": float(np.finfo(np.float16).eps),
+    "BF16": 2.0**-7,
+}
+_KEY = re.compile(
+    r"^(?:base_model\.model\.)?(?P<module>.+?)\.(?P<factor>lora_A|lora_B|lora_down|lora_up)"
+    r"(?:\.[A-Za-z0-9_-]+)?\.weight$"
+)
 _ALPHA_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+?)\.alpha$")
 
 
@@ -96,12 +106,17 @@ def _tensor_info(name: str, entry: Any, body: int, label: str) -> TensorInfo:
         raise AdapterError(f"{label}: tensor `{name}` has no header entry")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if dtype not in _DTYPES:
-        raise AdapterError(f"{label}: tensor `{name}` has dtype {dtype!r}; "
-                           "supported: F64, F32, F16, BF16")
+        raise AdapterError(
+            f"{label}: tensor `{name}` has dtype {dtype!r}; supported: F64, F32, F16, BF16"
+        )
     if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise AdapterError(f"{label}: tensor `{name}` has an invalid shape {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2
-            and all(isinstance(o, int) for o in offsets) and 0 <= offsets[0] <= offsets[1] <= body):
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(isinstance(o, int) for o in offsets)
+        and 0 <= offsets[0] <= offsets[1] <= body
+    ):
         raise AdapterError(f"{label}: tensor `{name}` has data offsets outside the file")
     if offsets[1] - offsets[0] != math.prod(shape) * _DTYPES[dtype].itemsize:
         raise AdapterError(f"{label}: tensor `{name}`'s byte size does not match its shape")
@@ -113,11 +128,16 @@ def tensor(adapter: AdapterFile, name: str) -> NDArray[np.float64]:
     if adapter.torch_tensors is not None:
         return adapter.torch_tensors[name]
     info = adapter.tensors[name]
-    raw = np.frombuffer(adapter.data, dtype=_DTYPES[info.dtype], count=math.prod(info.shape),
-                        offset=adapter.offset + info.start)
+    raw = np.frombuffer(
+        adapter.data,
+        dtype=_DTYPES[info.dtype],
+        count=math.prod(info.shape),
+        offset=adapter.offset + info.start,
+    )
     if info.dtype == "BF16":
         raw = np.left_shift(raw, 16, dtype=np.uint32).view(np.float32)
-    return raw.astype(np.float64).reshape(info.shape)
+    widened: NDArray[np.float64] = raw.astype(np.float64).reshape(info.shape)
+    return widened
 
 
 def load_bin(data: bytes, label: str) -> dict[str, tuple[NDArray[np.float64], float]]:
@@ -125,22 +145,31 @@ def load_bin(data: bytes, label: str) -> dict[str, tuple[NDArray[np.float64], fl
     try:
         import torch
     except ImportError:
-        raise AdapterError(f"{label}: reading .bin adapters needs torch: "
-                           "pip install torch==2.13.0 (CPU) or 'accard[torch]'") from None
+        raise AdapterError(
+            f"{label}: reading .bin adapters needs torch: "
+            "pip install torch==2.13.0 (CPU) or 'accard[torch]'"
+        ) from None
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any failure of the restricted unpickler
-        raise AdapterError(f"{label}: refused: this file is not a plain tensor dictionary "
-                           f"that loads without full unpickling ({type(error).__name__})") from None
+        raise AdapterError(
+            f"{label}: refused: this file is not a plain tensor dictionary "
+            f"that loads without full unpickling ({type(error).__name__})"
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise AdapterError(f"{label}: a .bin adapter must hold a dictionary of tensors")
-    return {str(k): (v.detach().to(torch.float64).numpy(),
-                     float(torch.finfo(v.dtype).eps) if v.is_floating_point() else _EPS["F64"])
-            for k, v in state.items()}
+    return {
+        str(k): (
+            v.detach().to(torch.float64).numpy(),
+            float(torch.finfo(v.dtype).eps) if v.is_floating_point() else _EPS["F64"],
+        )
+        for k, v in state.items()
+    }
 
 
-def open_adapter(weights: bytes, weights_name: str, config: bytes | None,
-                 plain_scale: float | None, label: str) -> AdapterFile:
+def open_adapter(
+    weights: bytes, weights_name: str, config: bytes | None, plain_scale: float | None, label: str
+) -> AdapterFile:
     parsed_config = _parse_config(config, label) if config is not None else None
     if weights_name.endswith(".bin"):
         loaded = load_bin(weights, label)
@@ -162,8 +191,9 @@ def _parse_config(config: bytes, label: str) -> dict[str, Any]:
     for key in ("r", "lora_alpha"):
         value = parsed.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise AdapterError(f"{label}: adapter_config.json lacks a positive `{key}` "
-                               "(no default is assumed)")
+            raise AdapterError(
+                f"{label}: adapter_config.json lacks a positive `{key}` (no default is assumed)"
+            )
     if parsed.get("use_dora"):
         raise AdapterError(f"{label}: DoRA adapters are not LoRA updates B @ A; not supported")
     for key in ("rank_pattern", "alpha_pattern"):
@@ -183,20 +213,23 @@ def module_names(adapter: AdapterFile) -> dict[str, dict[str, str]]:
             factor = "A" if match["factor"] in ("lora_A", "lora_down") else "B"
             slot = modules.setdefault(match["module"], {})
             if factor in slot:
-                raise AdapterError(f"{adapter.label}: module `{match['module']}` has two "
-                                   f"lora_{factor} tensors")
+                raise AdapterError(
+                    f"{adapter.label}: module `{match['module']}` has two lora_{factor} tensors"
+                )
             slot[factor] = key
         elif alpha:
             modules.setdefault(alpha["module"], {})["alpha"] = key
         else:
             unknown.append(key)
     if unknown:
-        raise AdapterError(f"{adapter.label}: tensors that are not LoRA factors: "
-                           + ", ".join(sorted(unknown)[:5]))
+        raise AdapterError(
+            f"{adapter.label}: tensors that are not LoRA factors: " + ", ".join(sorted(unknown)[:5])
+        )
     incomplete = sorted(m for m, s in modules.items() if "A" not in s or "B" not in s)
     if incomplete:
-        raise AdapterError(f"{adapter.label}: modules lacking lora_A or lora_B: "
-                           + ", ".join(incomplete[:5]))
+        raise AdapterError(
+            f"{adapter.label}: modules lacking lora_A or lora_B: " + ", ".join(incomplete[:5])
+        )
     return modules
 
 
@@ -219,19 +252,24 @@ def module_scale(adapter: AdapterFile, module: str, rank: int, alpha_key: str | 
     r = _pattern_value(config.get("rank_pattern") or {}, module, config["r"])
     alpha = _pattern_value(config.get("alpha_pattern") or {}, module, config["lora_alpha"])
     if r != rank:
-        raise AdapterError(f"{adapter.label}: module `{module}` has rank {rank} in its tensors "
-                           f"but r = {r} in adapter_config.json")
+        raise AdapterError(
+            f"{adapter.label}: module `{module}` has rank {rank} in its tensors "
+            f"but r = {r} in adapter_config.json"
+        )
     return float(alpha) / (math.sqrt(r) if config.get("use_rslora") else r)
 
 
-def iter_modules(adapter: AdapterFile, names: dict[str, dict[str, str]],
-                 wanted: list[str]) -> Iterator[LoraModule]:
+def iter_modules(
+    adapter: AdapterFile, names: dict[str, dict[str, str]], wanted: list[str]
+) -> Iterator[LoraModule]:
     for module in wanted:
         keys = names[module]
         a, b = tensor(adapter, keys["A"]), tensor(adapter, keys["B"])
         if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[1]:
-            raise AdapterError(f"{adapter.label}: module `{module}` has lora_A {a.shape} and "
-                               f"lora_B {b.shape}, which do not multiply")
+            raise AdapterError(
+                f"{adapter.label}: module `{module}` has lora_A {a.shape} and "
+                f"lora_B {b.shape}, which do not multiply"
+            )
         eps = max(_stored_eps(adapter, keys["A"]), _stored_eps(adapter, keys["B"]))
         scale = module_scale(adapter, module, a.shape[0], keys.get("alpha"))
         yield LoraModule(module, a, b, scale, eps)

@@ -22,9 +22,10 @@ CARD_VERSION = "1"
 SIGNIFICANT_DIGITS = 12
 
 
-def build_card(plan: Plan, results: dict[str, DataSetResult],
-               diagnostics: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    claim, settings = plan.claim, plan.claim.settings
+def build_card(
+    plan: Plan, results: dict[str, DataSetResult], diagnostics: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    settings = plan.claim.settings
     heldout = results["heldout"]
     card = {
         "card_version": CARD_VERSION,
@@ -33,26 +34,37 @@ def build_card(plan: Plan, results: dict[str, DataSetResult],
         "inputs": [vars(i) for i in plan.inputs],
         "settings": {
             "bootstrap": bootstrap_settings(vars(settings)),
-            "thresholds": {"rho_at": settings.rho_at, "tau_fresh": settings.tau_fresh,
-                           "max_deploy_cost": settings.max_deploy_cost},
-            "cross_check": {"method": "cluster-robust linearisation (Miller 2024), CR1 factor "
-                            "G/(G-1), t interval with G-1 df", "gate": "bootstrap"},
+            "thresholds": {
+                "rho_at": settings.rho_at,
+                "tau_fresh": settings.tau_fresh,
+                "max_deploy_cost": settings.max_deploy_cost,
+            },
+            "cross_check": {
+                "method": "cluster-robust linearisation (Miller 2024), CR1 factor "
+                "G/(G-1), t interval with G-1 df",
+                "gate": "bootstrap",
+            },
             "min_clusters": settings.min_clusters,
             "mechanism": {
                 "rank_rtol": settings.rank_rtol,
                 "rank_rule": "singular values of the reference update above rtol * S.max() "
-                             "count; default rtol = max(max(out, in) * eps64, "
-                             "2 * sqrt(r) * eps of the stored dtype, 1e-7)",
-                "zero_energy": ZERO_ENERGY, "arithmetic": "float64"},
+                "count; default rtol = max(max(out, in) * eps64, "
+                "2 * sqrt(r) * eps of the stored dtype, 1e-7)",
+                "zero_energy": ZERO_ENERGY,
+                "arithmetic": "float64",
+            },
         },
         "precondition": _precondition(heldout),
         "diagnostics": diagnostics,
-        "verdict": {"strict": _verdict(diagnostics, permissive=False),
-                    "permissive": _verdict(diagnostics, permissive=True)},
+        "verdict": {
+            "strict": _verdict(diagnostics, permissive=False),
+            "permissive": _verdict(diagnostics, permissive=True),
+        },
         "datasets": [_dataset(r) for r in results.values()],
         "warnings": _warnings(results, diagnostics, settings.min_clusters),
     }
-    return normalise_numbers(card)
+    normalised: dict[str, Any] = normalise_numbers(card)
+    return normalised
 
 
 def _claim(plan: Plan) -> dict[str, Any]:
@@ -71,9 +83,11 @@ def _claim(plan: Plan) -> dict[str, Any]:
 def _precondition(heldout: DataSetResult) -> dict[str, Any]:
     if heldout.boot is None:
         return {"installed_gap": None, "installed": False, "reason": heldout.reason}
-    return {"installed_gap": interval_json(heldout, "installed_gap"),
-            "installed": heldout.installed,
-            "reason": "" if heldout.installed else heldout.not_installed_reason()}
+    return {
+        "installed_gap": interval_json(heldout, "installed_gap"),
+        "installed": heldout.installed,
+        "reason": "" if heldout.installed else heldout.not_installed_reason(),
+    }
 
 
 def _status(name: str, section: dict[str, Any], permissive: bool) -> str:
@@ -96,34 +110,48 @@ def _verdict(diagnostics: dict[str, dict[str, Any]], permissive: bool) -> dict[s
 
 
 def _dataset(result: DataSetResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {"key": result.key, "name": result.name,
-                             "subjects": sorted(result.subjects)}
+    entry: dict[str, Any] = {
+        "key": result.key,
+        "name": result.name,
+        "subjects": sorted(result.subjects),
+    }
     if result.boot is None:
         return entry | {"clusters": None, "items": None, "accuracy": None, "reason": result.reason}
     accuracy: dict[str, dict[str, float]] = {}
-    for (arm, condition), value in zip(CELLS, result.boot.accuracies):
+    for (arm, condition), value in zip(CELLS, result.boot.accuracies, strict=True):
         accuracy.setdefault(arm, {})[condition] = value
-    return entry | {"clusters": result.boot.clusters, "items": result.boot.items,
-                    "accuracy": accuracy, "reason": ""}
+    return entry | {
+        "clusters": result.boot.clusters,
+        "items": result.boot.items,
+        "accuracy": accuracy,
+        "reason": "",
+    }
 
 
-def _warnings(results: dict[str, DataSetResult], diagnostics: dict[str, dict[str, Any]],
-              min_clusters: int) -> list[str]:
+def _warnings(
+    results: dict[str, DataSetResult], diagnostics: dict[str, dict[str, Any]], min_clusters: int
+) -> list[str]:
     warnings = []
     for result in results.values():
         if result.boot is not None and result.boot.clusters < min_clusters:
-            warnings.append(f"`{result.name}` has {result.boot.clusters} question clusters "
-                            f"(fewer than {min_clusters}): its intervals are unreliable")
+            warnings.append(
+                f"`{result.name}` has {result.boot.clusters} question clusters "
+                f"(fewer than {min_clusters}): its intervals are unreliable"
+            )
         if result.boot is None:
             continue
         for name, interval in result.boot.intervals.items():
             if interval.sign_disagreement:
-                warnings.append(f"`{result.name}`: the bootstrap and t intervals of {name} "
-                                "disagree on the sign of the upper bound")
+                warnings.append(
+                    f"`{result.name}`: the bootstrap and t intervals of {name} "
+                    "disagree on the sign of the upper bound"
+                )
     coverage = diagnostics["mechanism"].get("coverage") or {}
     if coverage.get("not_in_reference"):
-        warnings.append(f"the reference adapter does not cover {len(coverage['not_in_reference'])}"
-                        " adapted module(s); the signature sums over the covered ones")
+        warnings.append(
+            f"the reference adapter does not cover {len(coverage['not_in_reference'])}"
+            " adapted module(s); the signature sums over the covered ones"
+        )
     return warnings
 
 

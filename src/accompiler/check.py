@@ -44,8 +44,10 @@ def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
     if claim.defense.relabel and claim.defense.relabel.to == claim.defense.mechanism:
         problems.append(
             Problem(
-                "the relabel names the class already claimed", claim.spans.get("claim.defense.relabel"),
-                "a permissive relabel recodes the claim to the other class", severity="warning",
+                "the relabel names the class already claimed",
+                claim.spans.get("claim.defense.relabel"),
+                "a permissive relabel recodes the claim to the other class",
+                severity="warning",
             )
         )
     return problems
@@ -71,35 +73,61 @@ def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
     return named
 
 
-def _kind_problems(claim: Claim, path: Path, relative: str, kind: str, span: Span | None,
-                   field: str) -> list[Problem]:
+def _kind_problems(
+    claim: Claim, path: Path, relative: str, kind: str, span: Span | None, field: str
+) -> list[Problem]:
     if kind == "records":
         suffixes = RECORD_SUFFIXES[claim.records.format]
         if not path.is_file():
             return [Problem(f"`{relative}` is not a file", span, "", field)]
         if path.suffix.lower() not in suffixes:
-            return [Problem(
-                f"`{relative}` is not a {claim.records.format} record file",
-                span, "expected " + " or ".join(suffixes), field,
-            )]
+            return [
+                Problem(
+                    f"`{relative}` is not a {claim.records.format} record file",
+                    span,
+                    "expected " + " or ".join(suffixes),
+                    field,
+                )
+            ]
         return []
     role = field.split(".")[2]
     adapter = claim.adapter(role)
     if path.is_dir():
-        has_weights = any((path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin"))
+        has_weights = any(
+            (path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")
+        )
         if not (path / "adapter_config.json").is_file() or not has_weights:
-            return [Problem(
-                f"`{relative}` is not a PEFT adapter directory", span,
-                "it needs adapter_config.json and adapter_model.safetensors (or .bin)", field,
-            )]
+            return [
+                Problem(
+                    f"`{relative}` is not a PEFT adapter directory",
+                    span,
+                    "it needs adapter_config.json and adapter_model.safetensors (or .bin)",
+                    field,
+                )
+            ]
         if adapter is not None and adapter.scale is not None:
-            return [Problem(f"`scale` is given for the PEFT directory `{relative}`", span,
-                            "a PEFT directory's scale comes from adapter_config.json", field)]
+            return [
+                Problem(
+                    f"`scale` is given for the PEFT directory `{relative}`",
+                    span,
+                    "a PEFT directory's scale comes from adapter_config.json",
+                    field,
+                )
+            ]
         return []
     if path.suffix != ".safetensors":
-        return [Problem(f"`{relative}` is neither a PEFT directory nor a .safetensors file", span,
-                        "", field)]
+        return [
+            Problem(
+                f"`{relative}` is neither a PEFT directory nor a .safetensors file", span, "", field
+            )
+        ]
     if adapter is not None and adapter.scale is None:
-        return [Problem(f"the plain adapter file `{relative}` needs a `scale`", span,
-                        f'write `{role} "{relative}" {{ scale 2.0 }}` (lora_alpha / r)', field)]
+        return [
+            Problem(
+                f"the plain adapter file `{relative}` needs a `scale`",
+                span,
+                f'write `{role} "{relative}" {{ scale 2.0 }}` (lora_alpha / r)',
+                field,
+            )
+        ]
     return []

@@ -24,8 +24,9 @@ class InternalError(click.ClickException):
     exit_code = 3
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"internal error: {self.message} (a bug in accard; rerun with --debug)",
-                   err=True)
+        click.echo(
+            f"internal error: {self.message} (a bug in accard; rerun with --debug)", err=True
+        )
 
 
 def _guard(command: F) -> F:
@@ -68,8 +69,12 @@ def plan(spec: Path, as_json: bool) -> None:
 
 @main.command()
 @click.argument("spec", type=SPEC)
-@click.option("--check", "check_only", is_flag=True,
-              help="Exit 1 if the file is not in canonical layout; change nothing.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Exit 1 if the file is not in canonical layout; change nothing.",
+)
 @_guard
 def fmt(spec: Path, check_only: bool) -> None:
     """Rewrite an .ac SPEC in canonical layout, keeping its comments."""
@@ -98,8 +103,9 @@ def fmt(spec: Path, check_only: bool) -> None:
 @main.command()
 @click.argument("spec", type=SPEC)
 @click.option("--to", "target", type=click.Choice(["ac", "yaml"]), required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of stdout.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout."
+)
 @_guard
 def convert(spec: Path, target: str, out: Path | None) -> None:
     """Convert a claim between the .ac language and YAML (comments are not carried over)."""
@@ -116,16 +122,24 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
 
 @main.command()
 @click.argument("spec", type=SPEC)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSON card here (validated, atomically).")
-@click.option("--format", "output_format", default="text",
-              type=click.Choice(["text", "json", "markdown", "latex", "html"]),
-              help="How to print the card on stdout.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON card here (validated, atomically).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    default="text",
+    type=click.Choice(["text", "json", "markdown", "latex", "html"]),
+    help="How to print the card on stdout.",
+)
 @click.option("--seed", type=int, help="Override the spec's bootstrap seed.")
 @click.option("--resamples", type=click.IntRange(min=1000), help="Override the spec's B.")
 @_guard
-def check(spec: Path, out: Path | None, output_format: str, seed: int | None,
-          resamples: int | None) -> None:
+def check(
+    spec: Path, out: Path | None, output_format: str, seed: int | None, resamples: int | None
+) -> None:
     """Run the four diagnostics on SPEC and print its Acceptance Card.
 
     Exit 0 on a strict full-card pass, 1 when the card does not pass, 2 when the spec or
@@ -152,8 +166,10 @@ def check(spec: Path, out: Path | None, output_format: str, seed: int | None,
         raise
     if out is not None:
         write_card(card, out)
-    click.echo(dumps(card) if output_format == "json" else render_card(card, output_format),
-               nl=output_format != "json")
+    click.echo(
+        dumps(card) if output_format == "json" else render_card(card, output_format),
+        nl=output_format != "json",
+    )
     if not card["verdict"]["strict"]["pass"]:
         sys.exit(1)
 
@@ -173,12 +189,14 @@ def validate(card_path: Path) -> None:
         raise click.ClickException(f"{card_path}: not JSON ({error})") from None
     version = card.get("card_version") if isinstance(card, dict) else None
     if version != "1":
-        click.echo(f"{card_path}: card_version {version!r} is not one this accard reads "
-                   "(it reads \"1\")", err=True)
+        click.echo(
+            f'{card_path}: card_version {version!r} is not one this accard reads (it reads "1")',
+            err=True,
+        )
         sys.exit(2)
     errors = validation_errors(card)
-    for error in errors:
-        click.echo(f"{card_path}: {error}", err=True)
+    for message in errors:
+        click.echo(f"{card_path}: {message}", err=True)
     if errors:
         sys.exit(2)
     click.echo(f"{card_path}: a valid Acceptance Card (version 1)")

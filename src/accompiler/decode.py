@@ -88,13 +88,23 @@ class _Fields:
             return ""
         return str(value)
 
-    def number(self, key: str, default: Any, check: Callable[[float], bool], rule: str,
-               integer: bool = False) -> Any:
+    def number(
+        self,
+        key: str,
+        default: Any,
+        check: Callable[[float], bool],
+        rule: str,
+        integer: bool = False,
+    ) -> Any:
         node = self.one(key)
         if node is None:
             return default
         value = node.value if isinstance(node, Scalar) and node.kind == "number" else None
-        if value is None or isinstance(value, bool) or (integer and not isinstance(value, int)):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or (integer and not isinstance(value, int))
+        ):
             kind = "a whole number" if integer else "a number"
             self.error(f"`{key}` must be {kind}", node.span, key, rule)
             return default
@@ -105,7 +115,7 @@ class _Fields:
 
     def texts(self, key: str) -> tuple[str, ...]:
         values: list[str] = []
-        for index, (_, node) in enumerate(self.entries(key)):
+        for _key, node in self.entries(key):
             items = node.items if isinstance(node, Sequence) else (node,)
             for item in items:
                 if isinstance(item, Scalar) and item.kind in ("string", "word") and item.value:
@@ -143,9 +153,13 @@ def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
     spans: dict[str, Span] = {}
     top = _Fields(tree, "", problems, spans)
     version = top.one("accard", required=True)
-    if version is not None and (not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION):
+    if version is not None and (
+        not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION
+    ):
         top.error(
-            "unsupported language version", version.span, "accard",
+            "unsupported language version",
+            version.span,
+            "accard",
             f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
         )
     body = top.mapping("claim", required=True)
@@ -170,8 +184,9 @@ def _claim(body: _Fields, spans: dict[str, Span]) -> Claim | None:
     body.finish()
     if defense is None or heldout is None:
         return None
-    return Claim(title, defense, model, records, heldout, fresh, transfer, adapters, settings,
-                 spans=spans)
+    return Claim(
+        title, defense, model, records, heldout, fresh, transfer, adapters, settings, spans=spans
+    )
 
 
 def _defense(fields: _Fields | None) -> Defense | None:
@@ -186,7 +201,9 @@ def _defense(fields: _Fields | None) -> Defense | None:
         because = relabel_fields.text("because")
         if not because.strip():
             relabel_fields.error(
-                "a relabel needs a reason", relabel_fields.node.span, "because",
+                "a relabel needs a reason",
+                relabel_fields.node.span,
+                "because",
                 'write `relabel shrinkage because "why the auditor recodes it"`',
             )
         relabel_fields.finish()
@@ -219,7 +236,9 @@ def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | 
         fields.error("give either `file` or `undefended` + `defended`, not both", span)
     elif not files and not (undefended and defended):
         fields.error(
-            f"`{fields.path}` names no record files", span, "file",
+            f"`{fields.path}` names no record files",
+            span,
+            "file",
             'add `file "data.jsonl"` (arm from a field) or `undefended "u.jsonl"` and '
             '`defended "d.jsonl"` (arm from the file)',
         )
@@ -229,7 +248,7 @@ def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | 
 def _transfers(body: _Fields) -> tuple[DataSet, ...]:
     targets: list[DataSet] = []
     seen: dict[str, Span] = {}
-    for index, (key, node) in enumerate(body.entries("transfer")):
+    for _key, node in body.entries("transfer"):
         items = node.items if isinstance(node, Sequence) else (node,)
         for item in items:
             fields = body.as_fields(item, f"claim.transfer[{len(targets)}]", "transfer")
@@ -237,8 +256,12 @@ def _transfers(body: _Fields) -> tuple[DataSet, ...]:
             if target is None:
                 continue
             if target.name in seen:
-                body.error(f"duplicate transfer target `{target.name}`", item.span, "transfer",
-                           "give each transfer target a distinct name")
+                body.error(
+                    f"duplicate transfer target `{target.name}`",
+                    item.span,
+                    "transfer",
+                    "give each transfer target a distinct name",
+                )
             seen[target.name] = item.span
             targets.append(target)
     return tuple(targets)
@@ -270,22 +293,42 @@ def _settings(fields: _Fields | None) -> Settings:
         return Settings()
     default = Settings()
     settings = Settings(
-        resamples=fields.number("resamples", default.resamples, lambda v: 1000 <= v <= 1_000_000,
-                                "at least 1000 and at most 1000000 resamples", integer=True),
-        confidence=fields.number("confidence", default.confidence, lambda v: 0 < v < 1,
-                                 "a level in (0, 1), e.g. 0.95"),
-        seed=fields.number("seed", default.seed, lambda v: 0 <= v < 2**63,
-                           "a non-negative whole number", integer=True),
-        tau_fresh=fields.number("tau_fresh", default.tau_fresh, lambda v: 0 < v <= 1,
-                                "a retention threshold in (0, 1]"),
-        rho_at=fields.number("rho_at", default.rho_at, lambda v: v > 0,
-                             "a positive rho_AT threshold, e.g. 0.6"),
-        max_deploy_cost=fields.number("max_deploy_cost", None, lambda v: 0 <= v <= 1,
-                                      "an accuracy cost in [0, 1]"),
-        min_clusters=fields.number("min_clusters", default.min_clusters, lambda v: v >= 2,
-                                   "at least 2 question clusters", integer=True),
-        rank_rtol=fields.number("rank_rtol", None, lambda v: 0 < v < 1,
-                                "a relative singular-value threshold in (0, 1)"),
+        resamples=fields.number(
+            "resamples",
+            default.resamples,
+            lambda v: 1000 <= v <= 1_000_000,
+            "at least 1000 and at most 1000000 resamples",
+            integer=True,
+        ),
+        confidence=fields.number(
+            "confidence", default.confidence, lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.95"
+        ),
+        seed=fields.number(
+            "seed",
+            default.seed,
+            lambda v: 0 <= v < 2**63,
+            "a non-negative whole number",
+            integer=True,
+        ),
+        tau_fresh=fields.number(
+            "tau_fresh", default.tau_fresh, lambda v: 0 < v <= 1, "a retention threshold in (0, 1]"
+        ),
+        rho_at=fields.number(
+            "rho_at", default.rho_at, lambda v: v > 0, "a positive rho_AT threshold, e.g. 0.6"
+        ),
+        max_deploy_cost=fields.number(
+            "max_deploy_cost", None, lambda v: 0 <= v <= 1, "an accuracy cost in [0, 1]"
+        ),
+        min_clusters=fields.number(
+            "min_clusters",
+            default.min_clusters,
+            lambda v: v >= 2,
+            "at least 2 question clusters",
+            integer=True,
+        ),
+        rank_rtol=fields.number(
+            "rank_rtol", None, lambda v: 0 < v < 1, "a relative singular-value threshold in (0, 1)"
+        ),
     )
     fields.finish()
     return settings

@@ -29,15 +29,17 @@ def _changed_fields(claim: Claim) -> dict[str, str]:
 
 
 def _dataset_lines(data: DataSet) -> list[str]:
-    lines = [f'  file {_q(f)}' for f in data.files]
-    lines += [f'  undefended {_q(f)}' for f in data.undefended]
-    lines += [f'  defended {_q(f)}' for f in data.defended]
+    lines = [f"  file {_q(f)}" for f in data.files]
+    lines += [f"  undefended {_q(f)}" for f in data.undefended]
+    lines += [f"  defended {_q(f)}" for f in data.defended]
     return lines
 
 
 def claim_to_ac(claim: Claim) -> str:
-    body: list[str] = [f"defense {_q(claim.defense.name)} {{",
-                       f"  mechanism {claim.defense.mechanism}"]
+    body: list[str] = [
+        f"defense {_q(claim.defense.name)} {{",
+        f"  mechanism {claim.defense.mechanism}",
+    ]
     if claim.defense.relabel:
         relabel = claim.defense.relabel
         body.append(f"  relabel {relabel.to} because {_q(relabel.because)}")
@@ -60,8 +62,11 @@ def claim_to_ac(claim: Claim) -> str:
             if adapter.scale is None:
                 body.append(f"  {adapter.role} {_q(adapter.path)}")
             else:
-                body += [f"  {adapter.role} {_q(adapter.path)} {{",
-                         f"    scale {_number(adapter.scale)}", "  }"]
+                body += [
+                    f"  {adapter.role} {_q(adapter.path)} {{",
+                    f"    scale {_number(adapter.scale)}",
+                    "  }",
+                ]
         body.append("}")
     settings = _changed_settings(claim.settings)
     if settings:
@@ -73,8 +78,11 @@ def claim_to_ac(claim: Claim) -> str:
 
 def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {label: data.name} if label else {}
-    for key, values in (("file", data.files), ("undefended", data.undefended),
-                        ("defended", data.defended)):
+    for key, values in (
+        ("file", data.files),
+        ("undefended", data.undefended),
+        ("defended", data.defended),
+    ):
         if values:
             out[key] = list(values)
     return out
@@ -83,11 +91,17 @@ def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
 def claim_to_yaml(claim: Claim) -> str:
     defense: dict[str, Any] = {"name": claim.defense.name, "mechanism": claim.defense.mechanism}
     if claim.defense.relabel:
-        defense["relabel"] = {"to": claim.defense.relabel.to,
-                              "because": claim.defense.relabel.because}
-    body: dict[str, Any] = {"title": claim.title, "defense": defense, "model": claim.model,
-                            "records": {"format": claim.records.format, **_changed_fields(claim)},
-                            "heldout": _dataset_yaml(claim.heldout, "task")}
+        defense["relabel"] = {
+            "to": claim.defense.relabel.to,
+            "because": claim.defense.relabel.because,
+        }
+    body: dict[str, Any] = {
+        "title": claim.title,
+        "defense": defense,
+        "model": claim.model,
+        "records": {"format": claim.records.format, **_changed_fields(claim)},
+        "heldout": _dataset_yaml(claim.heldout, "task"),
+    }
     if claim.fresh:
         body["fresh"] = _dataset_yaml(claim.fresh, None)
     if claim.transfer:

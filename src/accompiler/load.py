@@ -20,11 +20,14 @@ SPEC_SUFFIXES = (".ac", ".yaml", ".yml")
 def read_spec_text(path: Path, display: str) -> str:
     size = path.stat().st_size
     if size > MAX_SPEC_BYTES:
-        raise SpecError([Problem(f"the spec is {size} bytes; the limit is 1 MiB", Span(display, 1))])
+        raise SpecError(
+            [Problem(f"the spec is {size} bytes; the limit is 1 MiB", Span(display, 1))]
+        )
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SpecError([Problem(f"the spec is not UTF-8 text ({error.reason})", Span(display, 1))])
+        problem = Problem(f"the spec is not UTF-8 text ({error.reason})", Span(display, 1))
+        raise SpecError([problem]) from None
 
 
 def parse_spec(text: str, display: str, suffix: str) -> tuple[Mapping | None, list[Problem]]:
@@ -34,8 +37,9 @@ def parse_spec(text: str, display: str, suffix: str) -> tuple[Mapping | None, li
     if suffix == ".ac":
         tree, _document, problems = dsl.parse_tree(text, display)
         return tree, problems
-    return None, [Problem(f"unknown spec type `{suffix}`", Span(display, 1),
-                          "a spec is a .ac or .yaml file")]
+    return None, [
+        Problem(f"unknown spec type `{suffix}`", Span(display, 1), "a spec is a .ac or .yaml file")
+    ]
 
 
 def load_spec(path: Path, display: str | None = None) -> tuple[Claim, dict[str, str]]:

@@ -84,8 +84,9 @@ def _adapter_roles(claim: Claim, spec_dir: Path) -> list[tuple[str, str]]:
     return roles
 
 
-def compile_plan(claim: Claim, spec_dir: Path,
-                 keep: dict[str, bytes] | None = None) -> tuple[Plan, list[Problem]]:
+def compile_plan(
+    claim: Claim, spec_dir: Path, keep: dict[str, bytes] | None = None
+) -> tuple[Plan, list[Problem]]:
     """Hash every input and lay out the steps; diagnostics lacking data are not_evaluable.
 
     Args:
@@ -109,9 +110,12 @@ def compile_plan(claim: Claim, spec_dir: Path,
 
 def _steps(claim: Claim, datasets: list[DataSet]) -> list[PlanStep]:
     steps = [
-        PlanStep(f"records.{dataset_key(d)}", "load_and_bootstrap",
-                 tuple(f for _, f in _record_roles(d)),
-                 ("installed_gap", "delta_gap", "delta_deploy"))
+        PlanStep(
+            f"records.{dataset_key(d)}",
+            "load_and_bootstrap",
+            tuple(f for _, f in _record_roles(d)),
+            ("installed_gap", "delta_gap", "delta_deploy"),
+        )
         for d in datasets
     ]
     fresh_reason = "" if claim.fresh else "the claim declares no fresh-subject records"
@@ -120,16 +124,26 @@ def _steps(claim: Claim, datasets: list[DataSet]) -> list[PlanStep]:
     transfer_reads = tuple(f"records.{dataset_key(t)}" for t in claim.transfer)
     steps += [
         _diagnostic("reliability", ("records.heldout",), ("delta_gap", "delta_deploy"), ""),
-        _diagnostic("fresh_generalization", ("records.heldout", "records.fresh"),
-                    ("delta_gap_fresh", "retention"), fresh_reason),
-        _diagnostic("mechanism", tuple(f"adapter.{a.role}" for a in claim.adapters),
-                    ("alpha_t", "alpha_a", "rho_at", "measured_class"), adapter_reason),
+        _diagnostic(
+            "fresh_generalization",
+            ("records.heldout", "records.fresh"),
+            ("delta_gap_fresh", "retention"),
+            fresh_reason,
+        ),
+        _diagnostic(
+            "mechanism",
+            tuple(f"adapter.{a.role}" for a in claim.adapters),
+            ("alpha_t", "alpha_a", "rho_at", "measured_class"),
+            adapter_reason,
+        ),
         _diagnostic("transfer", transfer_reads, ("delta_gap per target",), transfer_reason),
     ]
     return steps
 
 
-def _diagnostic(name: str, reads: tuple[str, ...], yields: tuple[str, ...], reason: str) -> PlanStep:
+def _diagnostic(
+    name: str, reads: tuple[str, ...], yields: tuple[str, ...], reason: str
+) -> PlanStep:
     status = "not_evaluable" if reason else "planned"
     return PlanStep(name, "diagnostic", reads if not reason else (), yields, status, reason)
 
@@ -141,7 +155,8 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "plan_version": PLAN_VERSION,
         "tool": {"name": "accard", "version": __version__},
         "claim": claim,
-        "settings": settings_json(plan.claim.settings) | {"bootstrap": bootstrap_settings(settings)},
+        "settings": settings_json(plan.claim.settings)
+        | {"bootstrap": bootstrap_settings(settings)},
         "inputs": [vars(i) for i in plan.inputs],
         "steps": [_step_json(s) for s in plan.steps],
     }

@@ -63,8 +63,14 @@ def render_problems(problems: Iterable[Problem], sources: Mapping[str, str]) -> 
 
 def _order(problem: Problem) -> tuple[Any, ...]:
     span = problem.span or Span("", 0)
-    return (problem.severity == "note", not problem.is_error, span.file, span.line, span.column,
-            problem.summary)
+    return (
+        problem.severity == "note",
+        not problem.is_error,
+        span.file,
+        span.line,
+        span.column,
+        problem.summary,
+    )
 
 
 class SpecError(click.ClickException):

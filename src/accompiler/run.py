@@ -52,8 +52,13 @@ def _bootstrap(data: DataSet, table: ClusterTable, plan: Plan) -> DataSetResult:
     if len(table.question_ids) < 2:
         reason = f"`{data.name}` has {len(table.question_ids)} question cluster; at least 2 needed"
         return DataSetResult(key, data.name, table.subject_set, None, reason)
-    boot = bootstrap_contrasts(table.sums, table.counts, resamples=settings.resamples,
-                               confidence=settings.confidence, seed=settings.seed)
+    boot = bootstrap_contrasts(
+        table.sums,
+        table.counts,
+        resamples=settings.resamples,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
     return DataSetResult(key, data.name, table.subject_set, boot)
 
 
@@ -64,16 +69,20 @@ def _subject_overlap(plan: Plan, tables: dict[str, tuple[DataSet, ClusterTable]]
     if not shared:
         return []
     where = ", ".join(i.path for i in plan.inputs_for("records/fresh"))
-    return [Problem(
-        f"the fresh-subject records share {len(shared)} subject(s) with the held-out set: "
-        + ", ".join(sorted(shared)[:10]), Span(where, 0),
-        "fresh subjects must be disjoint from the held-out subjects (checked from the data)",
-        "subject",
-    )]
+    return [
+        Problem(
+            f"the fresh-subject records share {len(shared)} subject(s) with the held-out set: "
+            + ", ".join(sorted(shared)[:10]),
+            Span(where, 0),
+            "fresh subjects must be disjoint from the held-out subjects (checked from the data)",
+            "subject",
+        )
+    ]
 
 
-def _read_adapter(plan: Plan, spec_dir: Path, role: str,
-                  kept: dict[str, bytes] | None) -> AdapterFile:
+def _read_adapter(
+    plan: Plan, spec_dir: Path, role: str, kept: dict[str, bytes] | None
+) -> AdapterFile:
     weights = plan.input(f"adapter/{role}/weights")
     data, problems = read_input(spec_dir, weights, kept)
     if problems:
@@ -89,15 +98,28 @@ def _read_adapter(plan: Plan, spec_dir: Path, role: str,
     return open_adapter(data, weights.path, config_data, adapter.scale, weights.path)
 
 
-def _read_mechanism(plan: Plan, spec_dir: Path,
-                    kept: dict[str, bytes] | None) -> tuple[dict[str, Any] | None, str, list[Problem]]:
+def _read_mechanism(
+    plan: Plan, spec_dir: Path, kept: dict[str, bytes] | None
+) -> tuple[dict[str, Any] | None, str, list[Problem]]:
     if not plan.claim.adapters:
         return None, "the claim declares no adapters", []
     try:
-        u, d, r = (_read_adapter(plan, spec_dir, role, kept)
-                   for role in ("undefended", "defended", "reference"))
+        u, d, r = (
+            _read_adapter(plan, spec_dir, role, kept)
+            for role in ("undefended", "defended", "reference")
+        )
         modules, coverage = measure(u, d, r, plan.claim.settings.rank_rtol)
     except AdapterError as error:
-        return None, "", [Problem(str(error), Span(plan.claim.adapters[0].path, 0),
-                                  "see README, 'Adapters'", "claim.adapters")]
+        return (
+            None,
+            "",
+            [
+                Problem(
+                    str(error),
+                    Span(plan.claim.adapters[0].path, 0),
+                    "see README, 'Adapters'",
+                    "claim.adapters",
+                )
+            ],
+        )
     return {"modules": modules, "coverage": coverage}, "", []

@@ -31,9 +31,11 @@ class DataSetResult:
         if self.boot is None:
             return self.reason
         gap = self.interval("installed_gap")
-        return (f"the attack installed no gap on `{self.name}`: the lower "
-                f"{self.boot.confidence:.0%} bound of the undefended gap is {gap.ci_low:+.3f}, "
-                "not above 0")
+        return (
+            f"the attack installed no gap on `{self.name}`: the lower "
+            f"{self.boot.confidence:.0%} bound of the undefended gap is {gap.ci_low:+.3f}, "
+            "not above 0"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,5 +77,7 @@ def upper_below_zero(result: DataSetResult, name: str) -> tuple[bool, str]:
     level = f"{result.boot.confidence:.0%}"
     if interval.ci_high < 0:
         return True, ""
-    return False, (f"the upper {level} bound of {name} on `{result.name}` is "
-                   f"{interval.ci_high:+.3f}, not below 0")
+    return False, (
+        f"the upper {level} bound of {name} on `{result.name}` is "
+        f"{interval.ci_high:+.3f}, not below 0"
+    )

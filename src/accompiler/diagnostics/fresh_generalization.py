@@ -12,10 +12,14 @@ def run(context: RunContext) -> dict[str, Any]:
     heldout = context.datasets["heldout"]
     fresh = context.datasets.get("fresh")
     section: dict[str, Any] = {
-        "status": "not_evaluable", "delta_gap": None, "retention": None, "tau_fresh": tau,
+        "status": "not_evaluable",
+        "delta_gap": None,
+        "retention": None,
+        "tau_fresh": tau,
         "subjects_heldout": sorted(heldout.subjects),
         "subjects_fresh": sorted(fresh.subjects) if fresh else [],
-        "installed_gap": None, "reason": "",
+        "installed_gap": None,
+        "reason": "",
     }
     if fresh is None:
         return section | {"reason": "the claim declares no fresh-subject records"}
@@ -29,11 +33,19 @@ def run(context: RunContext) -> dict[str, Any]:
     reference = heldout.interval("delta_gap").estimate
     if reference >= 0:
         retention = None
-        passed, reason = False, (f"retention is undefined: the held-out delta_gap is "
-                                 f"{reference:+.3f}, not a reduction")
+        passed, reason = (
+            False,
+            (
+                f"retention is undefined: the held-out delta_gap is "
+                f"{reference:+.3f}, not a reduction"
+            ),
+        )
     else:
         retention = fresh.interval("delta_gap").estimate / reference
         if passed and retention < tau:
             passed, reason = False, f"retention {retention:.3f} is below tau_fresh {tau}"
-    return section | {"status": "pass" if passed else "fail", "retention": retention,
-                      "reason": reason}
+    return section | {
+        "status": "pass" if passed else "fail",
+        "retention": retention,
+        "reason": reason,
+    }

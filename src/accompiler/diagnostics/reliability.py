@@ -10,8 +10,13 @@ from .context import RunContext, interval_json, upper_below_zero
 def run(context: RunContext) -> dict[str, Any]:
     heldout = context.datasets["heldout"]
     if not heldout.installed:
-        return {"status": "not_evaluable", "delta_gap": None, "delta_deploy": None,
-                "deploy_cost_gate": None, "reason": heldout.not_installed_reason()}
+        return {
+            "status": "not_evaluable",
+            "delta_gap": None,
+            "delta_deploy": None,
+            "deploy_cost_gate": None,
+            "reason": heldout.not_installed_reason(),
+        }
     passed, reason = upper_below_zero(heldout, "delta_gap")
     gate = _deploy_cost_gate(context)
     if passed and gate is not None and not gate["pass"]:
@@ -31,7 +36,17 @@ def _deploy_cost_gate(context: RunContext) -> dict[str, Any] | None:
         return None
     low = context.datasets["heldout"].interval("delta_deploy").ci_low
     passed = low >= -limit
-    reason = "" if passed else (f"the deployment-accuracy cost may reach {-low:.3f} (lower bound "
-                                f"of delta_deploy), above max_deploy_cost {limit}")
-    return {"max_deploy_cost": limit, "rule": "delta_deploy.ci_low >= -max_deploy_cost",
-            "pass": passed, "reason": reason}
+    reason = (
+        ""
+        if passed
+        else (
+            f"the deployment-accuracy cost may reach {-low:.3f} (lower bound "
+            f"of delta_deploy), above max_deploy_cost {limit}"
+        )
+    )
+    return {
+        "max_deploy_cost": limit,
+        "rule": "delta_deploy.ci_low >= -max_deploy_cost",
+        "pass": passed,
+        "reason": reason,
+    }

@@ -10,12 +10,21 @@ from .context import RunContext, interval_json, upper_below_zero
 def _target(context: RunContext, key: str) -> dict[str, Any]:
     result = context.datasets[key]
     if not result.installed:
-        return {"name": result.name, "status": "not_evaluable", "delta_gap": None,
-                "installed_gap": None, "reason": result.not_installed_reason()}
+        return {
+            "name": result.name,
+            "status": "not_evaluable",
+            "delta_gap": None,
+            "installed_gap": None,
+            "reason": result.not_installed_reason(),
+        }
     passed, reason = upper_below_zero(result, "delta_gap")
-    return {"name": result.name, "status": "pass" if passed else "fail",
-            "delta_gap": interval_json(result, "delta_gap"),
-            "installed_gap": interval_json(result, "installed_gap"), "reason": reason}
+    return {
+        "name": result.name,
+        "status": "pass" if passed else "fail",
+        "delta_gap": interval_json(result, "delta_gap"),
+        "installed_gap": interval_json(result, "installed_gap"),
+        "reason": reason,
+    }
 
 
 def run(context: RunContext) -> dict[str, Any]:
@@ -23,13 +32,26 @@ def run(context: RunContext) -> dict[str, Any]:
     targets = [_target(context, k) for k in keys]
     if not targets:
         reason = "the claim declares no transfer target"
-        return {"status": "not_evaluable", "mode": "strict", "permissive_status": "not_evaluable",
-                "targets": [], "reason": reason}
+        return {
+            "status": "not_evaluable",
+            "mode": "strict",
+            "permissive_status": "not_evaluable",
+            "targets": [],
+            "reason": reason,
+        }
     statuses = [t["status"] for t in targets]
-    strict = "pass" if all(s == "pass" for s in statuses) else (
-        "not_evaluable" if all(s == "not_evaluable" for s in statuses) else "fail")
+    strict = (
+        "pass"
+        if all(s == "pass" for s in statuses)
+        else ("not_evaluable" if all(s == "not_evaluable" for s in statuses) else "fail")
+    )
     permissive = "pass" if "pass" in statuses else strict
     failing = [t for t in targets if t["status"] != "pass"]
     reason = "; ".join(t["reason"] for t in failing)
-    return {"status": strict, "mode": "strict", "permissive_status": permissive,
-            "targets": targets, "reason": reason}
+    return {
+        "status": strict,
+        "mode": "strict",
+        "permissive_status": permissive,
+        "targets": targets,
+        "reason": reason,
+    }

@@ -17,8 +17,9 @@ MAX_RECORD_BYTES = 1 << 30
 __all__ = ["ClusterTable", "load_dataset", "read_input"]
 
 
-def read_input(spec_dir: Path, item: PlanInput,
-               kept: dict[str, bytes] | None = None) -> tuple[bytes | None, list[Problem]]:
+def read_input(
+    spec_dir: Path, item: PlanInput, kept: dict[str, bytes] | None = None
+) -> tuple[bytes | None, list[Problem]]:
     """Read a planned input and check it is the file the plan hashed (bytes the plan kept
     are the very bytes it hashed)."""
     if kept is not None and item.path in kept:
@@ -30,13 +31,23 @@ def read_input(spec_dir: Path, item: PlanInput,
         return None, [Problem(f"the file is {size} bytes; the limit is 1 GiB", span)]
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != item.sha256:
-        return None, [Problem("the file changed after the plan was made", span,
-                              "rerun `accard check`; the card must describe what it read")]
+        return None, [
+            Problem(
+                "the file changed after the plan was made",
+                span,
+                "rerun `accard check`; the card must describe what it read",
+            )
+        ]
     return data, []
 
 
-def load_dataset(plan: Plan, data: DataSet, spec_dir: Path, records: Records,
-                 kept: dict[str, bytes] | None = None) -> tuple[ClusterTable | None, list[Problem]]:
+def load_dataset(
+    plan: Plan,
+    data: DataSet,
+    spec_dir: Path,
+    records: Records,
+    kept: dict[str, bytes] | None = None,
+) -> tuple[ClusterTable | None, list[Problem]]:
     key = dataset_key(data)
     sources: list[SourceFile] = []
     problems: list[Problem] = []
@@ -50,6 +61,8 @@ def load_dataset(plan: Plan, data: DataSet, spec_dir: Path, records: Records,
     if problems:
         return None, problems
     return build_table(
-        sources, records.field_map(), records.format,
+        sources,
+        records.field_map(),
+        records.format,
         lambda source: read_rows(source.data, source.suffix, records.format),
     )

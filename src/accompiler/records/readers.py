@@ -65,8 +65,7 @@ def read_parquet(data: bytes) -> Iterator[Row]:
         table = pq.read_table(io.BytesIO(data))
     except Exception as error:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise ReadError(f"not a readable Parquet file ({error})") from None
-    for index, row in enumerate(table.to_pylist(), start=1):
-        yield index, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
@@ -92,7 +91,9 @@ def _read_eval_archive(data: bytes) -> Iterator[Row]:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise ReadError("not an inspect .eval archive (not a zip file)") from None
-    members = sorted(n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json"))
+    members = sorted(
+        n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json")
+    )
     if not members:
         raise ReadError("an inspect .eval archive with no samples/ entries")
     total = 0

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from ..problems import MAX_REPORTED, Problem
 from ..span import Span
 from ..stats.bootstrap import CELLS
-from .readers import ReadError, Row, is_missing
+from .readers import ReadError, is_missing
 
 CONDITIONS = ("deploy", "eval")
 ARMS = ("undefended", "defended")
@@ -115,9 +115,15 @@ ARM_INDEX = {arm: i for i, arm in enumerate(ARMS)}
 CONDITION_INDEX = {condition: i for i, condition in enumerate(CONDITIONS)}
 
 
-def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str, str],
-               parts: dict[str, tuple[str, ...]], record_format: str,
-               out: _Collector) -> tuple[str, str, str, int, int, float] | None:
+def _parse_row(
+    source: SourceFile,
+    row_id: int | str,
+    row: Any,
+    fields: dict[str, str],
+    parts: dict[str, tuple[str, ...]],
+    record_format: str,
+    out: _Collector,
+) -> tuple[str, str, str, int, int, float] | None:
     def problem(summary: str, detail: str, field: str = "") -> None:
         out.add(Problem(summary, _span(source.path, row_id), detail, field))
 
@@ -142,14 +148,18 @@ def _parse_row(source: SourceFile, row_id: int | str, row: Any, fields: dict[str
     raw = _lookup(row, parts["correct"])
     score = _score(raw, record_format)
     if score is None or math.isnan(score) or not 0 <= score <= 1:
-        problem(f"score {_score_fault(raw, score)}", "`correct` must be a number in [0, 1]",
-                fields["correct"])
+        problem(
+            f"score {_score_fault(raw, score)}",
+            "`correct` must be a number in [0, 1]",
+            fields["correct"],
+        )
         return None
     return texts[0], texts[1], texts[2], ARM_INDEX[arm], CONDITION_INDEX[condition], score
 
 
-def build_table(sources: list[SourceFile], fields: dict[str, str], record_format: str,
-                rows_of: Any) -> tuple[ClusterTable | None, list[Problem]]:
+def build_table(
+    sources: list[SourceFile], fields: dict[str, str], record_format: str, rows_of: Any
+) -> tuple[ClusterTable | None, list[Problem]]:
     """Validate every row of a data set's files and sum it into a ClusterTable."""
     out = _Collector()
     items: dict[tuple[str, str, int, int], list[float]] = {}
@@ -161,17 +171,29 @@ def build_table(sources: list[SourceFile], fields: dict[str, str], record_format
         if not out.problems:
             _pairing_problems(items, first_seen, sources, out)
     except TooManyProblems:
-        out.problems.append(Problem(f"stopped reading after {MAX_REPORTED} problems", None,
-                                    "fix these and run again", severity="note"))
+        out.problems.append(
+            Problem(
+                f"stopped reading after {MAX_REPORTED} problems",
+                None,
+                "fix these and run again",
+                severity="note",
+            )
+        )
     if out.problems:
         return None, out.problems
     return _sum_table(items, subjects), []
 
 
-def _read_source(source: SourceFile, fields: dict[str, str], record_format: str, rows_of: Any,
-                 out: _Collector, items: dict[Any, list[float]],
-                 first_seen: dict[Any, tuple[str, int | str]],
-                 subjects: dict[str, tuple[str, str, int | str]]) -> None:
+def _read_source(
+    source: SourceFile,
+    fields: dict[str, str],
+    record_format: str,
+    rows_of: Any,
+    out: _Collector,
+    items: dict[Any, list[float]],
+    first_seen: dict[Any, tuple[str, int | str]],
+    subjects: dict[str, tuple[str, str, int | str]],
+) -> None:
     parts = {name: tuple(path.split(".")) for name, path in fields.items()}
     repeats_allowed = record_format == "inspect"  # epochs of one sample share a key
     count = 0
@@ -184,10 +206,15 @@ def _read_source(source: SourceFile, fields: dict[str, str], record_format: str,
             question, template, subject, arm, condition, score = parsed
             known = subjects.setdefault(question, (subject, source.path, row_id))
             if known[0] != subject:
-                out.add(Problem(f"question {question!r} has subject {subject!r} here and "
-                                f"{known[0]!r} at {_span(known[1], known[2]).location()}",
-                                _span(source.path, row_id), "a question belongs to one subject",
-                                fields["subject"]))
+                out.add(
+                    Problem(
+                        f"question {question!r} has subject {subject!r} here and "
+                        f"{known[0]!r} at {_span(known[1], known[2]).location()}",
+                        _span(source.path, row_id),
+                        "a question belongs to one subject",
+                        fields["subject"],
+                    )
+                )
             key = (question, template, arm, condition)
             scores = items.get(key)
             if scores is None:
@@ -196,46 +223,74 @@ def _read_source(source: SourceFile, fields: dict[str, str], record_format: str,
             elif repeats_allowed:
                 scores.append(score)
             else:
-                out.add(Problem(f"duplicate item {_describe(key)}", _span(source.path, row_id),
-                                f"first seen at {_span(*first_seen[key]).location()}"))
+                out.add(
+                    Problem(
+                        f"duplicate item {_describe(key)}",
+                        _span(source.path, row_id),
+                        f"first seen at {_span(*first_seen[key]).location()}",
+                    )
+                )
     except ReadError as error:
         span = _span(source.path, error.row) if error.row is not None else Span(source.path, 1)
         out.add(Problem(str(error), span))
         return
     if count == 0:
-        out.add(Problem("the record file is empty", Span(source.path, 1),
-                        "every declared record file must hold rows"))
+        out.add(
+            Problem(
+                "the record file is empty",
+                Span(source.path, 1),
+                "every declared record file must hold rows",
+            )
+        )
 
 
 def _describe(key: tuple[str, str, int, int]) -> str:
     question, template, arm, condition = key
-    return (f"(question {question!r}, template {template!r}, {CONDITIONS[condition]}, "
-            f"{ARMS[arm]})")
+    return f"(question {question!r}, template {template!r}, {CONDITIONS[condition]}, {ARMS[arm]})"
 
 
-def _pairing_problems(items: dict[Any, list[float]], first_seen: dict[Any, tuple[str, int | str]],
-                      sources: list[SourceFile], out: _Collector) -> None:
+def _pairing_problems(
+    items: dict[Any, list[float]],
+    first_seen: dict[Any, tuple[str, int | str]],
+    sources: list[SourceFile],
+    out: _Collector,
+) -> None:
     display = sources[0].path if len(sources) == 1 else ", ".join(s.path for s in sources)
     cells: dict[str, set[tuple[int, int]]] = {}
     for question, template, arm, condition in items:
         cells.setdefault(question, set()).add((arm, condition))
         partner = (question, template, 1 - arm, condition)
         if partner not in items:
-            out.add(Problem(
-                f"item {_describe((question, template, arm, condition))} has no "
-                f"{ARMS[1 - arm]} counterpart", Span(display, 0),
-                f"the arms are paired: every item needs both (seen at "
-                f"{_span(*first_seen[(question, template, arm, condition)]).location()})"))
+            out.add(
+                Problem(
+                    f"item {_describe((question, template, arm, condition))} has no "
+                    f"{ARMS[1 - arm]} counterpart",
+                    Span(display, 0),
+                    f"the arms are paired: every item needs both (seen at "
+                    f"{_span(*first_seen[(question, template, arm, condition)]).location()})",
+                )
+            )
     for question, present in sorted(cells.items()):
         if len(present) < 4:
-            missing = [f"{ARMS[a]}/{CONDITIONS[c]}" for a in range(2) for c in range(2)
-                       if (a, c) not in present]
-            out.add(Problem(f"question {question!r} lacks {', '.join(missing)}", Span(display, 0),
-                            "each question needs all four (arm, condition) combinations"))
+            missing = [
+                f"{ARMS[a]}/{CONDITIONS[c]}"
+                for a in range(2)
+                for c in range(2)
+                if (a, c) not in present
+            ]
+            out.add(
+                Problem(
+                    f"question {question!r} lacks {', '.join(missing)}",
+                    Span(display, 0),
+                    "each question needs all four (arm, condition) combinations",
+                )
+            )
 
 
-def _sum_table(items: dict[tuple[str, str, int, int], list[float]],
-               subjects: dict[str, tuple[str, str, int | str]]) -> ClusterTable:
+def _sum_table(
+    items: dict[tuple[str, str, int, int], list[float]],
+    subjects: dict[str, tuple[str, str, int | str]],
+) -> ClusterTable:
     """Sum items per question and cell with math.fsum (exactly rounded), so the table does
     not depend on row order; repeated keys (inspect epochs) are averaged first."""
     questions = sorted(subjects)
@@ -243,7 +298,8 @@ def _sum_table(items: dict[tuple[str, str, int, int], list[float]],
     cells: dict[tuple[int, int], list[float]] = {}
     for (question, _template, arm, condition), scores in items.items():
         cells.setdefault((index[question], arm * 2 + condition), []).append(
-            math.fsum(scores) / len(scores))
+            math.fsum(scores) / len(scores)
+        )
     sums = np.zeros((len(questions), len(CELLS)))
     counts = np.zeros((len(questions), len(CELLS)))
     for (row, cell), values in cells.items():

@@ -8,6 +8,10 @@ from typing import Any
 def render_card(card: dict[str, Any], output_format: str) -> str:
     from . import html, latex, markdown, text
 
-    renderers = {"text": text.render, "markdown": markdown.render, "latex": latex.render,
-                 "html": html.render}
+    renderers = {
+        "text": text.render,
+        "markdown": markdown.render,
+        "latex": latex.render,
+        "html": html.render,
+    }
     return renderers[output_format](card)

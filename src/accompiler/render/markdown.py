@@ -18,8 +18,12 @@ def render(card: dict[str, Any]) -> str:
         "",
         f"Defense **{_cell(claim['defense'])}** on `{claim['model']}`, claimed mechanism "
         f"`{claim['mechanism_claimed']}`"
-        + (f", auditor's relabel `{claim['relabel']['to']}` ({_cell(claim['relabel']['because'])})"
-           if claim["relabel"] else "") + ".",
+        + (
+            f", auditor's relabel `{claim['relabel']['to']}` ({_cell(claim['relabel']['because'])})"
+            if claim["relabel"]
+            else ""
+        )
+        + ".",
         "",
         f"Precondition: {gap_line(card)}.",
         "",
@@ -27,11 +31,18 @@ def render(card: dict[str, Any]) -> str:
         "|---|---|---|---|",
     ]
     for row in rows(card):
-        lines.append(f"| {row.title} | **{row.status}** | {_cell(row.figure)} | "
-                     f"{_cell(row.reason)} |")
+        lines.append(
+            f"| {row.title} | **{row.status}** | {_cell(row.figure)} | {_cell(row.reason)} |"
+        )
     cost = deploy_line(card)
-    lines += ["", f"Deployment cost: {cost or 'not evaluable'}.", "",
-              f"Verdict: {verdict_line(card)}.", "", f"_{settings_line(card)}; accard "
-              f"{card['tool']['version']}, card version {card['card_version']}._"]
+    lines += [
+        "",
+        f"Deployment cost: {cost or 'not evaluable'}.",
+        "",
+        f"Verdict: {verdict_line(card)}.",
+        "",
+        f"_{settings_line(card)}; accard "
+        f"{card['tool']['version']}, card version {card['card_version']}._",
+    ]
     lines += [f"\n> warning: {_cell(w)}" for w in card["warnings"]]
     return "\n".join(lines)

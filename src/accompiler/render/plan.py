@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-LETTERS = {"reliability": "(a)", "fresh_generalization": "(b)", "mechanism": "(c)",
-           "transfer": "(d)"}
+LETTERS = {
+    "reliability": "(a)",
+    "fresh_generalization": "(b)",
+    "mechanism": "(c)",
+    "transfer": "(d)",
+}
 
 
 def _size(size: int) -> str:
@@ -30,16 +34,21 @@ def render_plan(plan: dict[str, Any]) -> str:
     ]
     width = max((len(i["role"]) for i in plan["inputs"]), default=0)
     for item in plan["inputs"]:
-        lines.append(f"  {item['role']:<{width}}  {item['path']}  "
-                     f"({_size(item['size'])}, sha256 {item['sha256'][:12]})")
+        lines.append(
+            f"  {item['role']:<{width}}  {item['path']}  "
+            f"({_size(item['size'])}, sha256 {item['sha256'][:12]})"
+        )
     boot = settings["bootstrap"]
     lines += [
         "",
         f"settings: {boot['resamples']} question-clustered paired resamples, "
         f"{boot['confidence']:.0%} two-sided percentile CIs, seed {boot['seed']}; "
         f"tau_fresh {settings['tau_fresh']}, rho_at {settings['rho_at']}"
-        + (f", max_deploy_cost {settings['max_deploy_cost']}"
-           if settings["max_deploy_cost"] is not None else ""),
+        + (
+            f", max_deploy_cost {settings['max_deploy_cost']}"
+            if settings["max_deploy_cost"] is not None
+            else ""
+        ),
         "",
         "steps",
     ]

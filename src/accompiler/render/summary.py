@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-TITLES = {"reliability": "(a) reliability", "fresh_generalization": "(b) fresh generalisation",
-          "mechanism": "(c) mechanism", "transfer": "(d) transfer"}
+TITLES = {
+    "reliability": "(a) reliability",
+    "fresh_generalization": "(b) fresh generalisation",
+    "mechanism": "(c) mechanism",
+    "transfer": "(d) transfer",
+}
 
 
 @dataclass(frozen=True)
@@ -38,32 +42,42 @@ def _figure(name: str, section: dict[str, Any]) -> str:
     if name == "mechanism":
         if section["measured"] is None:
             return f"claimed {section['claimed']}"
-        return (f"measured {section['measured']} (ρ_AT {number(section['rho_at'])}, "
-                f"α_T {number(section['alpha_t'])}, α_A {number(section['alpha_a'])}; "
-                f"claimed {section['claimed']})")
-    parts = [f"{t['name']}: {t['status']}" + (f" {interval(t['delta_gap'])}" if t["delta_gap"]
-                                               else "") for t in section["targets"]]
+        return (
+            f"measured {section['measured']} (ρ_AT {number(section['rho_at'])}, "
+            f"α_T {number(section['alpha_t'])}, α_A {number(section['alpha_a'])}; "
+            f"claimed {section['claimed']})"
+        )
+    parts = [
+        f"{t['name']}: {t['status']}" + (f" {interval(t['delta_gap'])}" if t["delta_gap"] else "")
+        for t in section["targets"]
+    ]
     return "; ".join(parts)
 
 
 def rows(card: dict[str, Any]) -> list[Row]:
-    return [Row(TITLES[name], section["status"], _figure(name, section), section["reason"])
-            for name, section in card["diagnostics"].items()]
+    return [
+        Row(TITLES[name], section["status"], _figure(name, section), section["reason"])
+        for name, section in card["diagnostics"].items()
+    ]
 
 
 def verdict_line(card: dict[str, Any]) -> str:
     strict, permissive = card["verdict"]["strict"], card["verdict"]["permissive"]
+
     def word(v: dict[str, Any]) -> str:
         return f"{'PASS' if v['pass'] else 'FAIL'} ({v['passed']}/4 pass)"
+
     return f"strict {word(strict)} · permissive {word(permissive)}"
 
 
 def settings_line(card: dict[str, Any]) -> str:
     boot = card["settings"]["bootstrap"]
     clusters = next((d["clusters"] for d in card["datasets"] if d["key"] == "heldout"), None)
-    return (f"{boot['confidence']:.0%} two-sided percentile CIs · question-clustered paired "
-            f"bootstrap · {clusters} held-out clusters · B = {boot['resamples']} · "
-            f"seed {boot['seed']}")
+    return (
+        f"{boot['confidence']:.0%} two-sided percentile CIs · question-clustered paired "
+        f"bootstrap · {clusters} held-out clusters · B = {boot['resamples']} · "
+        f"seed {boot['seed']}"
+    )
 
 
 def deploy_line(card: dict[str, Any]) -> str:

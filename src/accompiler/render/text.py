@@ -25,7 +25,12 @@ def render(card: dict[str, Any]) -> str:
         if row.status != "pass" and row.reason:
             lines.append(f"      {'':<26} ↳ {row.reason}")
     cost = deploy_line(card)
-    lines += ["", f"deployment cost  {cost}" if cost else "deployment cost  not evaluable",
-              f"verdict          {verdict_line(card)}", "", settings_line(card)]
+    lines += [
+        "",
+        f"deployment cost  {cost}" if cost else "deployment cost  not evaluable",
+        f"verdict          {verdict_line(card)}",
+        "",
+        settings_line(card),
+    ]
     lines += [f"warning: {w}" for w in card["warnings"]]
     return "\n".join(lines)

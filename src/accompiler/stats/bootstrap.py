@@ -15,7 +15,12 @@ from numpy.typing import NDArray
 
 from .tdist import t_quantile
 
-CELLS = (("undefended", "deploy"), ("undefended", "eval"), ("defended", "deploy"), ("defended", "eval"))
+CELLS = (
+    ("undefended", "deploy"),
+    ("undefended", "eval"),
+    ("defended", "deploy"),
+    ("defended", "eval"),
+)
 CONTRASTS: dict[str, tuple[float, float, float, float]] = {
     "installed_gap": (1, -1, 0, 0),
     "defended_gap": (0, 0, 1, -1),
@@ -51,8 +56,9 @@ class BootstrapResult:
     seed: int
 
 
-def _bootstrap_iv(sums: NDArray[np.float64], counts: NDArray[np.float64], resamples: int,
-                  confidence: float) -> None:
+def _bootstrap_iv(
+    sums: NDArray[np.float64], counts: NDArray[np.float64], resamples: int, confidence: float
+) -> None:
     if sums.ndim != 2 or sums.shape[1] != 4 or sums.shape != counts.shape:
         raise ValueError("`sums` and `counts` must both have shape (clusters, 4)")
     if sums.shape[0] < 2:
@@ -83,9 +89,14 @@ def cluster_multiplicities(n_clusters: int, resamples: int, seed: int) -> NDArra
     return weights
 
 
-def bootstrap_contrasts(sums: NDArray[np.float64], counts: NDArray[np.float64], *,
-                        resamples: int = 5000, confidence: float = 0.95,
-                        seed: int = 0) -> BootstrapResult:
+def bootstrap_contrasts(
+    sums: NDArray[np.float64],
+    counts: NDArray[np.float64],
+    *,
+    resamples: int = 5000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> BootstrapResult:
     """Bootstrap every contrast in CONTRASTS from per-cluster cell sums and item counts.
 
     Args:
@@ -113,17 +124,31 @@ def bootstrap_contrasts(sums: NDArray[np.float64], counts: NDArray[np.float64], 
     for k, name in enumerate(CONTRASTS):
         t_low, t_high = estimates[k] - t_quantile * se[k], estimates[k] + t_quantile * se[k]
         intervals[name] = Interval(
-            float(estimates[k]), float(bounds[0, k]), float(bounds[1, k]),
-            float(mc_errors[0, k]), float(mc_errors[1, k]), float(se[k]), float(t_low),
-            float(t_high), bool((bounds[1, k] < 0) != (t_high < 0)),
+            float(estimates[k]),
+            float(bounds[0, k]),
+            float(bounds[1, k]),
+            float(mc_errors[0, k]),
+            float(mc_errors[1, k]),
+            float(se[k]),
+            float(t_low),
+            float(t_high),
+            bool((bounds[1, k] < 0) != (t_high < 0)),
         )
-    acc = tuple(float(a) for a in accuracies)
-    return BootstrapResult(intervals, acc, n_clusters, int(counts.sum()),  # type: ignore[arg-type]
-                           resamples, confidence, seed)
+    a, b, c, d = (float(x) for x in accuracies)
+    return BootstrapResult(
+        intervals,
+        (a, b, c, d),
+        n_clusters,
+        int(counts.sum()),
+        resamples,
+        confidence,
+        seed,
+    )
 
 
-def cluster_robust_se(sums: NDArray[np.float64], counts: NDArray[np.float64],
-                      coefficients: NDArray[np.float64]) -> NDArray[np.float64]:
+def cluster_robust_se(
+    sums: NDArray[np.float64], counts: NDArray[np.float64], coefficients: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Analytic cluster-robust SE of each contrast (linearisation, CR1 factor G/(G-1)).
 
     Cluster g contributes z_g = sum_c coef_c (S_gc - acc_c N_gc) / N_c: the per-cluster sum
@@ -134,7 +159,8 @@ def cluster_robust_se(sums: NDArray[np.float64], counts: NDArray[np.float64],
     contributions = (sums - counts * accuracies) / totals
     z = contributions @ coefficients.T
     n_clusters = sums.shape[0]
-    return np.sqrt(n_clusters / (n_clusters - 1) * (z**2).sum(axis=0))
+    se: NDArray[np.float64] = np.sqrt(n_clusters / (n_clusters - 1) * (z**2).sum(axis=0))
+    return se
 
 
 def quantile_mc_error(samples: NDArray[np.float64], levels: list[float]) -> NDArray[np.float64]:

@@ -74,11 +74,13 @@ class Subspace:
 
 def _sqrt_psd(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    root: NDArray[np.float64] = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    return root
 
 
-def reference_subspace(b: NDArray[np.float64], a: NDArray[np.float64],
-                       rtol: float | None = None) -> Subspace:
+def reference_subspace(
+    b: NDArray[np.float64], a: NDArray[np.float64], rtol: float | None = None
+) -> Subspace:
     """The reference's column space at its numerical rank (singular values > rtol * max)."""
     if rtol is None:
         rtol = rank_tolerance((b.shape[0], a.shape[1]), b.shape[1], float(np.finfo(np.float64).eps))
@@ -92,15 +94,17 @@ def reference_subspace(b: NDArray[np.float64], a: NDArray[np.float64],
     return Subspace(b, whitener)
 
 
-def reference_basis(b: NDArray[np.float64], a: NDArray[np.float64],
-                    rtol: float | None = None) -> NDArray[np.float64]:
+def reference_basis(
+    b: NDArray[np.float64], a: NDArray[np.float64], rtol: float | None = None
+) -> NDArray[np.float64]:
     """The explicit orthonormal basis Q (out x k); for tests and examples, not the hot path."""
     subspace = reference_subspace(b, a, rtol)
     return b @ subspace.whitener.T
 
 
-def split_energy(subspace: Subspace, b: NDArray[np.float64], a: NDArray[np.float64],
-                 scale: float) -> tuple[float, float]:
+def split_energy(
+    subspace: Subspace, b: NDArray[np.float64], a: NDArray[np.float64], scale: float
+) -> tuple[float, float]:
     """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra."""
     gram = a @ a.T
     projected = subspace.whitener @ (subspace.b.T @ b)
@@ -122,19 +126,44 @@ def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
     in_d, out_d = sum(m.in_d for m in modules), sum(m.out_d for m in modules)
     total_u = in_u + out_u
     if total_u <= 0 or in_u <= ZERO_ENERGY * total_u:
-        return Signature(None, None, None, None, "the undefended update has no energy inside "
-                         "the reference attack subspace, so alpha_T is undefined")
+        return Signature(
+            None,
+            None,
+            None,
+            None,
+            "the undefended update has no energy inside "
+            "the reference attack subspace, so alpha_T is undefined",
+        )
     if out_u <= ZERO_ENERGY * total_u:
-        return Signature(None, None, None, None, "the undefended update has no energy outside "
-                         "the reference attack subspace, so alpha_A is undefined")
+        return Signature(
+            None,
+            None,
+            None,
+            None,
+            "the undefended update has no energy outside "
+            "the reference attack subspace, so alpha_A is undefined",
+        )
     alpha_t, alpha_a = math.sqrt(in_d / in_u), math.sqrt(out_d / out_u)
     if in_d + out_d <= ZERO_ENERGY * total_u:
-        return Signature(0.0, 0.0, None, "shrinkage", "the defended update is zero: the whole "
-                         "update was removed uniformly (rho_AT undefined; coded shrinkage)")
+        return Signature(
+            0.0,
+            0.0,
+            None,
+            "shrinkage",
+            "the defended update is zero: the whole "
+            "update was removed uniformly (rho_AT undefined; coded shrinkage)",
+        )
     if alpha_a == 0:
         measured = "shrinkage" if alpha_t < 1 else "none"
-        return Signature(alpha_t, alpha_a, None, measured,
-                         "alpha_A is 0, so rho_AT is infinite (not attack-targeted)")
+        return Signature(
+            alpha_t,
+            alpha_a,
+            None,
+            measured,
+            "alpha_A is 0, so rho_AT is infinite (not attack-targeted)",
+        )
     rho = alpha_t / alpha_a
-    measured = "attack_targeted" if rho < rho_threshold else ("shrinkage" if alpha_t < 1 else "none")
+    measured = (
+        "attack_targeted" if rho < rho_threshold else ("shrinkage" if alpha_t < 1 else "none")
+    )
     return Signature(alpha_t, alpha_a, rho, measured, "")

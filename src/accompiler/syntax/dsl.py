@@ -155,10 +155,16 @@ _CHARACTER_HINTS = {
     "=": ("unexpected `=`", "write `keyword value`, without `=`: `seed 0`"),
     ",": ("unexpected `,`", "statements end at the end of the line; repeat a keyword for a list"),
     ";": ("unexpected `;`", "statements end at the end of the line, not with `;`"),
-    "[": ("unexpected `[`", 'there are no lists: repeat the statement (`file "a"` then `file "b"`)'),
-    "]": ("unexpected `]`", 'there are no lists: repeat the statement (`file "a"` then `file "b"`)'),
+    "[": (
+        "unexpected `[`",
+        'there are no lists: repeat the statement (`file "a"` then `file "b"`)',
+    ),
+    "]": (
+        "unexpected `]`",
+        'there are no lists: repeat the statement (`file "a"` then `file "b"`)',
+    ),
     "'": ("unexpected `'`", 'strings use double quotes: "like this"'),
-    '"': ("unterminated string", "close the string with `\"` on the same line"),
+    '"': ("unterminated string", 'close the string with `"` on the same line'),
 }
 
 # Known mistakes, labelled by the LALR state they leave the parser in (lark match_examples).
@@ -170,12 +176,14 @@ _TOKEN_EXAMPLES: dict[str, list[str]] = {
         'accard 1\nclaim "t" {\n',
         'claim "t" {\n',
     ],
-    "unexpected `}`": ['accard 1\nclaim "t" {\n}\n}\n', "a 1\n}\n", 'accard 1\n}\n'],
+    "unexpected `}`": ['accard 1\nclaim "t" {\n}\n}\n', "a 1\n}\n", "accard 1\n}\n"],
     "a block must open on the line of its keyword": [
-        'accard 1\nclaim "t"\n{\n}\n', 'accard 1\nclaim "t" {\n  a\n  {\n  }\n}\n',
+        'accard 1\nclaim "t"\n{\n}\n',
+        'accard 1\nclaim "t" {\n  a\n  {\n  }\n}\n',
     ],
     "statements must be on separate lines": [
-        'accard 1\nclaim "t" {\n  a { b 1 } c 2\n}\n', 'accard 1\nclaim "t" {\n  a { } "x"\n}\n',
+        'accard 1\nclaim "t" {\n  a { b 1 } c 2\n}\n',
+        'accard 1\nclaim "t" {\n  a { } "x"\n}\n',
         'accard 1\nclaim "t" {\n} a\n',
     ],
 }
@@ -183,7 +191,9 @@ _TOKEN_EXAMPLES: dict[str, list[str]] = {
 _TOKEN_HELP = {
     "unclosed block": "add the missing `}`; every `{` needs a `}`",
     "unexpected `}`": "remove it, or add the `{` it was meant to close",
-    "a block must open on the line of its keyword": 'put `{` at the end of the line: `claim "..." {`',
+    "a block must open on the line of its keyword": (
+        'put `{` at the end of the line: `claim "..." {`'
+    ),
     "statements must be on separate lines": "start a new line after `}`",
 }
 
@@ -192,7 +202,8 @@ def _syntax_problem(error: UnexpectedInput, text: str, file: str) -> Problem:
     line, column = max(error.line, 1), max(error.column, 1)
     span = Span(file, line, column, line, column + 1)
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         summary, help_text = _CHARACTER_HINTS.get(
             char, (f"unexpected character `{char}`", "remove it")
         )
@@ -293,8 +304,13 @@ def _body_to_mapping(
 def _statement_to_node(statement: Statement, parent: str, problems: list[Problem]) -> Node:
     sig = signature(parent, statement.keyword)
     if sig.block == "yes" and statement.body is None:
-        problems.append(Problem(f"`{statement.keyword}` needs a block", statement.span,
-                                f"write `{_example(statement.keyword, sig)}`"))
+        problems.append(
+            Problem(
+                f"`{statement.keyword}` needs a block",
+                statement.span,
+                f"write `{_example(statement.keyword, sig)}`",
+            )
+        )
         return Mapping((), statement.span)
     if sig.is_scalar and statement.body is None and len(statement.values) == 1:
         value = statement.values[0]
@@ -315,7 +331,8 @@ def _label_entries(statement: Statement, sig: Signature, problems: list[Problem]
         problems.append(_arity_problem(statement, sig))
         return []
     entries = []
-    for label, value in zip(labels, values):
+    # An unknown keyword with a block keeps only its block; the decoder reports the keyword.
+    for label, value in zip(labels, values, strict=False):
         if label.startswith("="):
             if value.value != label[1:] or value.kind != "word":
                 problems.append(

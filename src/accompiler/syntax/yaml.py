@@ -49,7 +49,9 @@ def _span(node: yaml.Node, file: str) -> Span:
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
-def _convert(node: yaml.Node, file: str, depth: int, limits: _Limits, problems: list[Problem]) -> Node:
+def _convert(
+    node: yaml.Node, file: str, depth: int, limits: _Limits, problems: list[Problem]
+) -> Node:
     span = _span(node, file)
     if id(node) in limits.seen:
         problems.append(Problem("YAML anchors and aliases are not allowed in a spec", span))
@@ -69,7 +71,9 @@ def _convert(node: yaml.Node, file: str, depth: int, limits: _Limits, problems: 
     return _scalar(node, span, problems)
 
 
-def _mapping(node: yaml.MappingNode, file: str, depth: int, limits: _Limits, problems: list[Problem]) -> Mapping:
+def _mapping(
+    node: yaml.MappingNode, file: str, depth: int, limits: _Limits, problems: list[Problem]
+) -> Mapping:
     entries = []
     for key_node, value_node in node.value:
         key_span = _span(key_node, file)
