@@ -33,9 +33,10 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"inputs ({len(plan['inputs'])} files)",
     ]
     width = max((len(i["role"]) for i in plan["inputs"]), default=0)
+    path_width = max((len(i["path"]) for i in plan["inputs"]), default=0)
     for item in plan["inputs"]:
         lines.append(
-            f"  {item['role']:<{width}}  {item['path']}  "
+            f"  {item['role']:<{width}}  {item['path']:<{path_width}}  "
             f"({_size(item['size'])}, sha256 {item['sha256'][:12]})"
         )
     boot = settings["bootstrap"]

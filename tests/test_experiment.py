@@ -1,0 +1,61 @@
+"""The installed-gap miniature: the committed example checks, and a reduced run end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accompiler.card import dumps, validation_errors
+from accompiler.cli import main
+from conftest import GOLDEN, ROOT
+
+EXAMPLE = ROOT / "examples" / "installed_gap" / "example"
+CELLS = sorted(p.name for p in EXAMPLE.iterdir() if (p / "claim.ac").exists())
+
+
+def test_the_readme_subset_is_committed() -> None:
+    assert CELLS == ["seed0_oracle_1", "seed0_safelora", "seed0_weight_decay_1"]
+    size = sum(f.stat().st_size for f in EXAMPLE.rglob("*") if f.is_file())
+    assert size < 5_000_000
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_committed_cell_card(runner, cell: str, golden) -> None:
+    result = runner.invoke(main, ["check", str(EXAMPLE / cell / "claim.ac"), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    card = json.loads(result.stdout)
+    assert validation_errors(card) == []
+    golden(GOLDEN / f"installed_gap_{cell}.card.json", dumps(card))
+
+
+@pytest.mark.slow
+def test_reduced_experiment_end_to_end(tmp_path: Path) -> None:
+    pytest.importorskip("peft")
+    here = ROOT / "examples" / "installed_gap"
+    subprocess.run(
+        [sys.executable, str(here / "experiment.py"), "--quick", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    report = tmp_path / "REPORT.md"
+    subprocess.run(
+        [sys.executable, str(here / "report.py"), "--out", str(tmp_path), "--report", str(report)],
+        check=True,
+        capture_output=True,
+    )
+    cells = json.loads((tmp_path / "cells" / "index.json").read_text())
+    assert [c["cell"] for c in cells] == [
+        "seed0_safelora",
+        "seed0_weight_decay_1",
+        "seed0_oracle_1",
+    ]
+    for cell in cells:
+        card = json.loads((tmp_path / "cells" / cell["cell"] / "card.json").read_text())
+        assert validation_errors(card) == []
+        assert card["precondition"]["installed"], "the attack must install a gap"
+        assert card["diagnostics"]["mechanism"]["status"] != "not_evaluable"
+    assert "| seed0_oracle_1 |" in report.read_text()
