@@ -202,6 +202,49 @@ def validate(card_path: Path) -> None:
     click.echo(f"{card_path}: a valid Acceptance Card (version 1)")
 
 
+@main.command()
+@click.argument("old", type=SPEC)
+@click.argument("new", type=SPEC)
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@_guard
+def diff(old: Path, new: Path, as_json: bool) -> None:
+    """Compare two cards (e.g. two revisions of a paper): verdicts, statuses, estimates,
+    settings and inputs. Exit 0 when they agree, 1 when they differ, 2 on an invalid card."""
+    import json
+
+    from .diff import diff_cards, render_changes
+
+    cards = [_read_card(path) for path in (old, new)]
+    changes = diff_cards(*cards)
+    if as_json:
+        document = [{"path": c.path, "old": c.old, "new": c.new} for c in changes]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_changes(changes, str(old), str(new)))
+    if changes:
+        sys.exit(1)
+
+
+def _read_card(path: Path) -> dict[str, Any]:
+    import json
+
+    from .card import validation_errors
+
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        click.echo(f"{path}: not JSON ({error})", err=True)
+        sys.exit(2)
+    if not isinstance(card, dict) or card.get("card_version") != "1":
+        click.echo(f"{path}: not a version-1 Acceptance Card", err=True)
+        sys.exit(2)
+    errors = validation_errors(card)
+    if errors:
+        click.echo(f"{path}: {errors[0]}", err=True)
+        sys.exit(2)
+    return card
+
+
 def _write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.accard-tmp")
     temporary.write_text(text, encoding="utf-8")
