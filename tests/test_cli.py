@@ -39,11 +39,12 @@ def test_check_fail_exits_1(runner) -> None:
     assert "FAIL  (c) mechanism" in result.stdout
 
 
-@pytest.mark.parametrize("output_format", ["json", "markdown", "latex", "html"])
+@pytest.mark.parametrize("output_format", ["json", "markdown", "latex", "html", "svg"])
 def test_check_formats(runner, output_format: str) -> None:
     result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", output_format])
     assert result.exit_code == 0
     marker = {
+        "svg": "(a) Δgap held-out — pass",
         "json": '"card_version": "1"',
         "markdown": "| (a) reliability | **pass** |",
         "latex": r"\begin{tabular}",
@@ -203,3 +204,12 @@ def test_diff_rejects_a_non_card(runner, tmp_path: Path) -> None:
     bad.write_text("[]")
     result = runner.invoke(main, ["diff", str(bad), str(bad)])
     assert result.exit_code == 2 and "not a version-1 Acceptance Card" in result.stderr
+
+
+def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    result = runner.invoke(main, ["check", str(EXAMPLE / "safelora_relabel.ac"), "--format", "svg"])
+    root = ElementTree.fromstring(result.stdout)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "(d) Δgap flattery — fail" in texts and "shrinkage" in texts

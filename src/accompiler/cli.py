@@ -131,7 +131,7 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
     "--format",
     "output_format",
     default="text",
-    type=click.Choice(["text", "json", "markdown", "latex", "html"]),
+    type=click.Choice(["text", "json", "markdown", "latex", "html", "svg"]),
     help="How to print the card on stdout.",
 )
 @click.option("--seed", type=int, help="Override the spec's bootstrap seed.")

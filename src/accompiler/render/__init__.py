@@ -6,12 +6,13 @@ from typing import Any
 
 
 def render_card(card: dict[str, Any], output_format: str) -> str:
-    from . import html, latex, markdown, text
+    from . import html, latex, markdown, svg, text
 
     renderers = {
         "text": text.render,
         "markdown": markdown.render,
         "latex": latex.render,
         "html": html.render,
+        "svg": svg.render,
     }
     return renderers[output_format](card)
