@@ -213,3 +213,19 @@ def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
     root = ElementTree.fromstring(result.stdout)
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "(d) Δgap flattery — fail" in texts and "shrinkage" in texts
+
+
+def test_progress_only_on_a_terminal_after_the_delay(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from accompiler import cli
+
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    progress = cli._Progress(delay=0.0)
+    progress("bootstrapping heldout")
+    progress.done()
+    assert "accard: bootstrapping heldout" in capsys.readouterr().err
+    quiet = cli._Progress(delay=3600.0)
+    quiet("reading heldout")
+    quiet.done()
+    assert capsys.readouterr().err == ""

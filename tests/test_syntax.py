@@ -21,6 +21,7 @@ from accompiler.ir import (
     Settings,
 )
 from accompiler.load import load_spec, parse_spec
+from accompiler.plan import Plan, dumps, plan_to_json
 from accompiler.problems import SpecError
 from accompiler.syntax.dsl import _parser, parse_document
 from accompiler.syntax.fmt import format_document
@@ -258,3 +259,5 @@ def test_convert_round_trips_both_ways(claim: Claim) -> None:
     assert via_yaml == claim
     assert _reparse(claim_to_yaml(via_ac), ".yaml") == claim
     assert claim_to_ac(via_yaml) == claim_to_ac(claim)
+    plans = {dumps(plan_to_json(Plan(c, (), ()))) for c in (claim, via_ac, via_yaml)}
+    assert len(plans) == 1

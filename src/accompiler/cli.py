@@ -158,12 +158,16 @@ def check(
     if overrides:
         claim = replace(claim, settings=replace(claim.settings, **overrides))
     kept: dict[str, bytes] = {}
+    progress = _Progress()
+    progress("hashing inputs")
     compiled, _ = compile_plan(claim, spec.parent, kept)
     try:
-        card = run_plan(compiled, spec.parent, kept)
+        card = run_plan(compiled, spec.parent, kept, on_step=progress)
     except SpecError as error:
         error.sources.update(sources)
         raise
+    finally:
+        progress.done()
     if out is not None:
         write_card(card, out)
     click.echo(
@@ -243,6 +247,30 @@ def _read_card(path: Path) -> dict[str, Any]:
         click.echo(f"{path}: {errors[0]}", err=True)
         sys.exit(2)
     return card
+
+
+class _Progress:
+    """A one-line progress display on stderr: only on a terminal, only after a second."""
+
+    def __init__(self, delay: float = 1.0) -> None:
+        import time
+
+        self.clock = time.monotonic
+        self.start = self.clock()
+        self.delay = delay
+        self.shown = False
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, label: str) -> None:
+        if self.enabled and self.clock() - self.start >= self.delay:
+            click.echo(
+                f"\r\x1b[2Kaccard: {label} ({self.clock() - self.start:.1f} s)", err=True, nl=False
+            )
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[2K", err=True, nl=False)
 
 
 def _write_atomic(path: Path, text: str) -> None:

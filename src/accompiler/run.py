@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +19,41 @@ from .span import Span
 from .stats.bootstrap import bootstrap_contrasts
 
 
-def run_plan(plan: Plan, spec_dir: Path, kept: dict[str, bytes] | None = None) -> dict[str, Any]:
+def run_plan(
+    plan: Plan,
+    spec_dir: Path,
+    kept: dict[str, bytes] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Execute a plan and return the card (a JSON-ready dict). Raises SpecError on bad input.
 
     Args:
         plan: the compiled plan; only its inputs are read, each checked against its sha256.
         spec_dir: the folder the plan's paths are relative to.
         kept: bytes `compile_plan` kept (and hashed); files not in it are read and checked.
+        on_step: called with a short label as each step starts (a progress display).
     """
+    step = on_step or (lambda _label: None)
     claim = plan.claim
     datasets = [claim.heldout] + ([claim.fresh] if claim.fresh else []) + list(claim.transfer)
     tables: dict[str, tuple[DataSet, ClusterTable]] = {}
     problems: list[Problem] = []
     for data in datasets:
+        step(f"reading {dataset_key(data)}")
         table, found = load_dataset(plan, data, spec_dir, claim.records, kept)
         problems += found
         if table is not None:
             tables[dataset_key(data)] = (data, table)
     problems += _subject_overlap(plan, tables)
+    step("reading adapters")
     mechanism, mechanism_reason, adapter_problems = _read_mechanism(plan, spec_dir, kept)
     problems += adapter_problems
     if any(p.is_error for p in problems):
         raise SpecError(problems)
-    results = {key: _bootstrap(data, table, plan) for key, (data, table) in tables.items()}
+    results = {}
+    for key, (data, table) in tables.items():
+        step(f"bootstrapping {key}")
+        results[key] = _bootstrap(data, table, plan)
     context = RunContext(claim, results, mechanism, mechanism_reason)
     diagnostics = {name: run(context) for name, run in DIAGNOSTICS.items()}
     return build_card(plan, results, diagnostics)

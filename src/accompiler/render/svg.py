@@ -28,18 +28,28 @@ class _Axes:
         return MARGIN + PANEL - (value - low) / (high - low) * PANEL
 
     def frame(self, x_label: str, y_label: str) -> list[str]:
-        parts = [f'<rect x="{self.left}" y="{MARGIN}" width="{PANEL}" height="{PANEL}" '
-                 'fill="none" stroke="#999"/>']
+        parts = [
+            f'<rect x="{self.left}" y="{MARGIN}" width="{PANEL}" height="{PANEL}" '
+            'fill="none" stroke="#999"/>'
+        ]
         for value, anchor in ((self.x_range[0], "start"), (self.x_range[1], "end")):
-            parts.append(f'<text x="{self.x(value):.1f}" y="{MARGIN + PANEL + 14}" '
-                         f'text-anchor="{anchor}">{value:+.2f}</text>')
+            parts.append(
+                f'<text x="{self.x(value):.1f}" y="{MARGIN + PANEL + 14}" '
+                f'text-anchor="{anchor}">{value:+.2f}</text>'
+            )
         for value in self.y_range if y_label else ():
-            parts.append(f'<text x="{self.left - 4}" y="{self.y(value) + 4:.1f}" '
-                         f'text-anchor="end">{value:+.2f}</text>')
-        parts.append(f'<text x="{self.left + PANEL / 2}" y="{MARGIN + PANEL + 32}" '
-                     f'text-anchor="middle">{escape(x_label)}</text>')
-        parts.append(f'<text transform="translate({self.left - 38},{MARGIN + PANEL / 2}) '
-                     f'rotate(-90)" text-anchor="middle">{escape(y_label)}</text>')
+            parts.append(
+                f'<text x="{self.left - 4}" y="{self.y(value) + 4:.1f}" '
+                f'text-anchor="end">{value:+.2f}</text>'
+            )
+        parts.append(
+            f'<text x="{self.left + PANEL / 2}" y="{MARGIN + PANEL + 32}" '
+            f'text-anchor="middle">{escape(x_label)}</text>'
+        )
+        parts.append(
+            f'<text transform="translate({self.left - 38},{MARGIN + PANEL / 2}) '
+            f'rotate(-90)" text-anchor="middle">{escape(y_label)}</text>'
+        )
         return parts
 
 
@@ -54,11 +64,18 @@ STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c0392b", "not_evaluable": "#88888
 
 def _rows(card: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     d = card["diagnostics"]
-    rows = [("installed gap (held-out)", card["precondition"]["installed_gap"], ""),
-            ("(a) Δgap held-out", d["reliability"]["delta_gap"], d["reliability"]["status"]),
-            ("(b) Δgap fresh", d["fresh_generalization"]["delta_gap"],
-             d["fresh_generalization"]["status"])]
-    rows += [(f"(d) Δgap {t['name']}", t["delta_gap"], t["status"]) for t in d["transfer"]["targets"]]
+    rows = [
+        ("installed gap (held-out)", card["precondition"]["installed_gap"], ""),
+        ("(a) Δgap held-out", d["reliability"]["delta_gap"], d["reliability"]["status"]),
+        (
+            "(b) Δgap fresh",
+            d["fresh_generalization"]["delta_gap"],
+            d["fresh_generalization"]["status"],
+        ),
+    ]
+    rows += [
+        (f"(d) Δgap {t['name']}", t["delta_gap"], t["status"]) for t in d["transfer"]["targets"]
+    ]
     rows.append(("Δdeploy held-out", d["reliability"]["delta_deploy"], ""))
     return [r for r in rows if r[1] is not None]
 
@@ -70,20 +87,26 @@ def _reduction_panel(card: dict[str, Any]) -> list[str]:
     values = [v for _, i, _ in rows for v in (i["ci_low"], i["ci_high"])]
     axes = _Axes(MARGIN + 20, _span(values), (0.0, 1.0))
     parts = axes.frame("estimate and 95% interval", "")
-    parts.append(f'<line x1="{axes.x(0):.1f}" x2="{axes.x(0):.1f}" y1="{MARGIN}" '
-                 f'y2="{MARGIN + PANEL}" stroke="#333" stroke-dasharray="4 3"/>')
+    parts.append(
+        f'<line x1="{axes.x(0):.1f}" x2="{axes.x(0):.1f}" y1="{MARGIN}" '
+        f'y2="{MARGIN + PANEL}" stroke="#333" stroke-dasharray="4 3"/>'
+    )
     step = PANEL / (len(rows) + 1)
     for index, (name, interval, status) in enumerate(rows):
         colour = STATUS_COLOURS[status]
         y = MARGIN + step * (index + 1)
-        parts.append(f'<line x1="{axes.x(interval["ci_low"]):.1f}" '
-                     f'x2="{axes.x(interval["ci_high"]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<circle cx="{axes.x(interval["estimate"]):.1f}" cy="{y:.1f}" r="4" '
-                     f'fill="{colour}"/>')
+        parts.append(
+            f'<line x1="{axes.x(interval["ci_low"]):.1f}" '
+            f'x2="{axes.x(interval["ci_high"]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        parts.append(
+            f'<circle cx="{axes.x(interval["estimate"]):.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+        )
         label = name + (f" — {status}" if status else "")
-        parts.append(f'<text x="{axes.left + 4}" y="{y - 7:.1f}" fill="{colour}">'
-                     f"{escape(label)}</text>")
+        parts.append(
+            f'<text x="{axes.left + 4}" y="{y - 7:.1f}" fill="{colour}">{escape(label)}</text>'
+        )
     return parts
 
 
@@ -95,27 +118,38 @@ def _signature_panel(card: dict[str, Any]) -> list[str]:
     top = max(1.2, mechanism["alpha_t"] * 1.1, mechanism["alpha_a"] * 1.1)
     axes = _Axes(left, (0.0, top), (0.0, top))
     rho = mechanism["rho_at_threshold"]
-    wedge = (f"{axes.x(0):.1f},{axes.y(0):.1f} {axes.x(top):.1f},{axes.y(0):.1f} "
-             f"{axes.x(top):.1f},{axes.y(min(top, rho * top)):.1f}")
+    wedge = (
+        f"{axes.x(0):.1f},{axes.y(0):.1f} {axes.x(top):.1f},{axes.y(0):.1f} "
+        f"{axes.x(top):.1f},{axes.y(min(top, rho * top)):.1f}"
+    )
     parts = [f'<polygon points="{wedge}" fill="#d6eaf8"/>']
     parts += axes.frame("α_A (kept outside the attack subspace)", "α_T (kept inside)")
-    parts.append(f'<line x1="{axes.x(0):.1f}" y1="{axes.y(0):.1f}" x2="{axes.x(top):.1f}" '
-                 f'y2="{axes.y(top):.1f}" stroke="#999" stroke-dasharray="4 3"/>')
+    parts.append(
+        f'<line x1="{axes.x(0):.1f}" y1="{axes.y(0):.1f}" x2="{axes.x(top):.1f}" '
+        f'y2="{axes.y(top):.1f}" stroke="#999" stroke-dasharray="4 3"/>'
+    )
     x, y = axes.x(mechanism["alpha_a"]), axes.y(mechanism["alpha_t"])
     parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#c0392b"/>')
-    parts.append(f'<text x="{x + 7:.1f}" y="{y - 7:.1f}">{escape(str(mechanism["measured"]))}'
-                 '</text>')
-    parts.append(f'<text x="{axes.x(top) - 4:.1f}" y="{axes.y(0) - 8:.1f}" text-anchor="end" '
-                 f'fill="#1f6f8b">ρ_AT &lt; {rho}: attack-targeted</text>')
+    parts.append(
+        f'<text x="{x + 7:.1f}" y="{y - 7:.1f}">{escape(str(mechanism["measured"]))}</text>'
+    )
+    parts.append(
+        f'<text x="{axes.x(top) - 4:.1f}" y="{axes.y(0) - 8:.1f}" text-anchor="end" '
+        f'fill="#1f6f8b">ρ_AT &lt; {rho}: attack-targeted</text>'
+    )
     return parts
 
 
 def render(card: dict[str, Any]) -> str:
     claim, verdict = card["claim"], card["verdict"]["strict"]
-    title = (f"{claim['defense']} — claims {claim['mechanism_claimed']} — strict "
-             f"{'PASS' if verdict['pass'] else 'FAIL'} ({verdict['passed']}/4)")
+    title = (
+        f"{claim['defense']} — claims {claim['mechanism_claimed']} — strict "
+        f"{'PASS' if verdict['pass'] else 'FAIL'} ({verdict['passed']}/4)"
+    )
     body = _reduction_panel(card) + _signature_panel(card)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" '
-            f'font-family="sans-serif" font-size="12"><rect width="100%" height="100%" '
-            f'fill="white"/><text x="{MARGIN}" y="24" font-size="14" font-weight="bold">'
-            f'{escape(title)}</text>' + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" '
+        f'font-family="sans-serif" font-size="12"><rect width="100%" height="100%" '
+        f'fill="white"/><text x="{MARGIN}" y="24" font-size="14" font-weight="bold">'
+        f"{escape(title)}</text>" + "".join(body) + "</svg>"
+    )
