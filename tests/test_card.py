@@ -105,3 +105,11 @@ def test_card_json_has_no_nan_and_fixed_order(cards) -> None:
     text = dumps(cards["weight_decay"])
     assert "NaN" not in text and "Infinity" not in text
     assert list(json.loads(text))[:3] == ["card_version", "tool", "claim"]
+
+
+def test_public_api_check_gives_the_cli_card(cards) -> None:
+    import accompiler
+
+    assert accompiler.check(SPECS / "example" / "oracle.ac") == cards["oracle"]
+    assert accompiler.load_spec.__module__ == "accompiler.load"
+    assert set(accompiler.__all__) >= {"check", "load_spec", "compile_plan", "run_plan"}

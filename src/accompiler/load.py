@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import check_claim
+from .checks import check_claim
 from .decode import decode_claim
 from .ir import Claim
 from .problems import Problem, SpecError
