@@ -375,3 +375,10 @@ def test_lm_eval_sample_missing_doc_field(tmp_path: Path) -> None:
     )
     assert (problems[0].span.line, problems[0].field) == (1, "doc.arm")
     assert any(p.span.line == 3 and p.field == "doc.condition" for p in problems)
+
+
+def test_deeply_nested_json_row_is_a_problem(tmp_path: Path) -> None:
+    rows = jsonl(good_rows()).splitlines()
+    rows[1] = "[" * 100_000 + "]" * 100_000
+    (problem,) = problems_of(tmp_path, {"heldout.jsonl": "\n".join(rows) + "\n"})
+    assert problem.summary.startswith("not valid JSON") and problem.span.line == 2

@@ -88,7 +88,7 @@ def parse_safetensors_header(data: bytes, label: str) -> tuple[dict[str, TensorI
         raise AdapterError(f"{label}: safetensors header length {length} exceeds the file")
     try:
         header = json.loads(data[8 : 8 + length])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise AdapterError(f"{label}: the safetensors header is not valid JSON") from None
     if not isinstance(header, dict):
         raise AdapterError(f"{label}: the safetensors header is not an object")
@@ -184,7 +184,7 @@ def open_adapter(
 def _parse_config(config: bytes, label: str) -> dict[str, Any]:
     try:
         parsed = json.loads(config)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise AdapterError(f"{label}: adapter_config.json is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise AdapterError(f"{label}: adapter_config.json is not an object")

@@ -189,7 +189,7 @@ def validate(card_path: Path) -> None:
 
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise click.ClickException(f"{card_path}: not JSON ({error})") from None
     version = card.get("card_version") if isinstance(card, dict) else None
     if version != "1":
@@ -236,7 +236,7 @@ def _read_card(path: Path) -> dict[str, Any]:
 
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         click.echo(f"{path}: not JSON ({error})", err=True)
         sys.exit(2)
     if not isinstance(card, dict) or card.get("card_version") != "1":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..adapters import AdapterError, AdapterFile, iter_modules, module_names
@@ -55,6 +56,11 @@ def measure(
         subspace = reference_subspace(r.b, r.a, rtol)
         in_u, out_u = split_energy(subspace, u.b, u.a, u.scale)
         in_d, out_d = split_energy(subspace, d.b, d.a, d.scale)
+        if not all(math.isfinite(e) for e in (in_u, out_u, in_d, out_d)):
+            raise AdapterError(
+                f"module `{u.name}`: the adapters hold NaN or infinite values (or values too "
+                "large for float64 energies)"
+            )
         modules.append(ModuleEnergy(u.name, subspace.rank, in_u, out_u, in_d, out_d))
     coverage = {
         "not_in_reference": sorted(set(names_u) - set(names_r)),

@@ -41,7 +41,7 @@ def read_jsonl(data: bytes) -> Iterator[Row]:
             continue
         try:
             yield number, _json(line)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ReadError(f"not valid JSON ({error})", number) from None
 
 
@@ -73,7 +73,7 @@ def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
     if suffix == ".json":
         try:
             log = _json(data)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ReadError(f"not valid JSON ({error})") from None
         samples = log.get("samples") if isinstance(log, dict) else None
         if not isinstance(samples, list):
@@ -108,7 +108,7 @@ def _read_eval_archive(data: bytes) -> Iterator[Row]:
             raise ReadError(f"archive member {name} inflates past its stated size", name)
         try:
             yield name, _json(content)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ReadError(f"not valid JSON ({error})", name) from None
 
 
