@@ -48,7 +48,7 @@ def test_check_formats(runner, output_format: str) -> None:
         "json": '"card_version": "1"',
         "markdown": "| (a) reliability | **pass** |",
         "latex": r"\begin{tabular}",
-        "html": "<!doctype html>",
+        "html": '<td class="pass">pass</td>',
     }[output_format]
     assert marker in result.stdout
 

@@ -261,3 +261,28 @@ def test_convert_round_trips_both_ways(claim: Claim) -> None:
     assert claim_to_ac(via_yaml) == claim_to_ac(claim)
     plans = {dumps(plan_to_json(Plan(c, (), ()))) for c in (claim, via_ac, via_yaml)}
     assert len(plans) == 1
+
+
+# --- robustness: arbitrary text gives a claim or problems, never an exception --------------
+
+_SPEC_ALPHABET = st.sampled_from(
+    list('{}"#\\:=,;[]\n\t ') + ["accard", "1", "claim", "defense", "mechanism", "shrinkage",
+                                 "relabel", "because", "heldout", "file", "settings", "seed",
+                                 "-0.5", "1e9", '"x"', "\u00e9", "\u2028"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SPEC_ALPHABET, max_size=60).map("".join))
+def test_arbitrary_ac_text_never_raises(text: str) -> None:
+    tree, problems = parse_spec(text, "fuzz.ac", ".ac")
+    if tree is not None and not problems:
+        decode_claim(tree)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list("{}[]:-,&*!'\"#\n ab1.")), max_size=80))
+def test_arbitrary_yaml_text_never_raises(text: str) -> None:
+    tree, problems = parse_spec(text, "fuzz.yaml", ".yaml")
+    if tree is not None and not problems:
+        decode_claim(tree)

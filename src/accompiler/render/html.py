@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from . import svg
 from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
 
 _STYLE = (
@@ -33,5 +34,6 @@ def render(card: dict[str, Any]) -> str:
         f"<p><strong>{escape(verdict_line(card))}</strong></p>"
         f"<p><small>{escape(settings_line(card))}</small></p>"
         + (f"<ul>{warnings}</ul>" if warnings else "")
+        + svg.render(card)
         + "</body></html>"
     )
