@@ -293,3 +293,66 @@ def test_deeply_nested_config_json_is_a_problem() -> None:
     data = (ADAPTERS / "fp32" / "undefended" / "adapter_model.safetensors").read_bytes()
     with pytest.raises(AdapterError, match="not valid JSON"):
         open_adapter(data, "w.safetensors", b"[" * 100_000 + b"]" * 100_000, None, "x")
+
+
+# --- SafeLoRA's own statistic ----------------------------------------------------------------
+
+
+def _dense_safelora_cosine(v: np.ndarray, b: np.ndarray, a: np.ndarray) -> float:
+    c = v @ v.T / np.linalg.norm(v)
+    update = b @ a
+    moved = c @ update
+    return float(np.sum(moved * update) / (np.linalg.norm(moved) * np.linalg.norm(update)))
+
+
+@settings(max_examples=50, deadline=None)
+@given(shapes, st.integers(0, 2**32 - 1))
+def test_safelora_cosine_matches_dense(shape, seed) -> None:
+    from accompiler.stats.signature import safelora_cosine
+
+    rng = np.random.default_rng(seed)
+    out, inp, r = shape
+    v = rng.normal(size=(out, inp)) @ np.diag(rng.uniform(0.1, 2, size=inp))
+    b, a = _factors(rng, *shape)
+    assert safelora_cosine(v, b, a) == pytest.approx(_dense_safelora_cosine(v, b, a), rel=1e-9)
+    assert safelora_cosine(np.zeros((out, inp)), b, a) is None
+
+
+def test_safelora_statistic_on_the_card(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    from accompiler import check
+
+    folder = tmp_path / "claim"
+    shutil.copytree(ADAPTERS / "fp32", folder / "adapters")
+    records = Path(__file__).parent.parent / "specs" / "invalid" / "data" / "records.jsonl"
+    shutil.copy(records, folder / "records.jsonl")
+    u = _open(ADAPTERS / "fp32" / "undefended")
+    names = module_names(u)
+    rng = np.random.default_rng(5)
+    base, aligned = {}, {}
+    for module in iter_modules(u, names, sorted(names)):
+        shape = (module.b.shape[0], module.a.shape[1])
+        base[f"{module.name}.weight"] = rng.normal(size=shape).astype(np.float32)
+        aligned[f"{module.name}.weight"] = base[f"{module.name}.weight"] + 0.1 * rng.normal(
+            size=shape
+        ).astype(np.float32)
+    save_file(base, str(folder / "base.safetensors"))
+    save_file(aligned, str(folder / "aligned.safetensors"))
+    (folder / "claim.ac").write_text(
+        'accard 1\nclaim "t" {\n  defense "SafeLoRA" {\n    mechanism attack_targeted\n  }\n'
+        '  model "m"\n  heldout "h" {\n    file "records.jsonl"\n  }\n  adapters {\n'
+        '    undefended "adapters/undefended"\n    defended "adapters/defended"\n'
+        '    reference "adapters/reference"\n    base "base.safetensors"\n'
+        '    aligned "aligned.safetensors"\n  }\n}\n'
+    )
+    safelora = check(folder / "claim.ac")["diagnostics"]["mechanism"]["safelora"]
+    assert len(safelora["modules"]) == 6 and safelora["threshold"] == 0.5
+    for row, module in zip(safelora["modules"], iter_modules(u, names, sorted(names)), strict=True):
+        v = base[f"{module.name}.weight"].astype(np.float64) - aligned[
+            f"{module.name}.weight"
+        ].astype(np.float64)
+        expected = _dense_safelora_cosine(v, module.scale * module.b, module.a)
+        assert row["cosine"] == pytest.approx(expected, rel=1e-9)
+        assert row["projected"] == (expected <= 0.5)
+    assert safelora["projected"] == sum(r["projected"] for r in safelora["modules"])

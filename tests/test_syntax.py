@@ -219,6 +219,8 @@ def claims(draw: st.DrawFn) -> Claim:
             )
             for role in ("undefended", "defended", "reference")
         )
+    if adapters and draw(st.booleans()):
+        adapters += (Adapter("base", "w/base.safetensors"), Adapter("aligned", "w/al.safetensors"))
     settings_ = Settings(
         resamples=draw(st.integers(1000, 20000)),
         confidence=draw(st.floats(0.5, 0.999)),
@@ -227,6 +229,7 @@ def claims(draw: st.DrawFn) -> Claim:
         rho_at=draw(st.floats(0.01, 5)),
         max_deploy_cost=draw(st.none() | st.floats(0, 1)),
         min_clusters=draw(st.integers(2, 100)),
+        safelora_threshold=draw(st.floats(-1, 1)),
         rank_rtol=draw(st.none() | st.floats(1e-12, 0.5)),
     )
     return Claim(
@@ -266,9 +269,26 @@ def test_convert_round_trips_both_ways(claim: Claim) -> None:
 # --- robustness: arbitrary text gives a claim or problems, never an exception --------------
 
 _SPEC_ALPHABET = st.sampled_from(
-    list('{}"#\\:=,;[]\n\t ') + ["accard", "1", "claim", "defense", "mechanism", "shrinkage",
-                                 "relabel", "because", "heldout", "file", "settings", "seed",
-                                 "-0.5", "1e9", '"x"', "\u00e9", "\u2028"]
+    list('{}"#\\:=,;[]\n\t ')
+    + [
+        "accard",
+        "1",
+        "claim",
+        "defense",
+        "mechanism",
+        "shrinkage",
+        "relabel",
+        "because",
+        "heldout",
+        "file",
+        "settings",
+        "seed",
+        "-0.5",
+        "1e9",
+        '"x"',
+        "\u00e9",
+        "\u2028",
+    ]
 )
 
 

@@ -281,5 +281,19 @@ def _stored_eps(adapter: AdapterFile, key: str) -> float:
     return _EPS[adapter.tensors[key].dtype]
 
 
+def open_weights(data: bytes, label: str) -> AdapterFile:
+    """A plain .safetensors file of full weights (the base or aligned model)."""
+    tensors, offset = parse_safetensors_header(data, label)
+    return AdapterFile(tensors, data, offset, None, None, label)
+
+
+def weight_of(weights: AdapterFile, module: str) -> NDArray[np.float64]:
+    """The dense weight of `module` (PEFT's base_model.model. prefix already stripped)."""
+    for key in (f"{module}.weight", f"{module}.base_layer.weight"):
+        if key in weights.tensors:
+            return tensor(weights, key)
+    raise AdapterError(f"{weights.label}: no weight `{module}.weight` for an adapted module")
+
+
 def adapter_problem(error: AdapterError, path: str) -> Problem:
     return Problem(str(error), Span(path, 0), "", "adapters")

@@ -37,6 +37,7 @@ def build_card(
             "thresholds": {
                 "rho_at": settings.rho_at,
                 "tau_fresh": settings.tau_fresh,
+                "safelora_threshold": settings.safelora_threshold,
                 "max_deploy_cost": settings.max_deploy_cost,
             },
             "cross_check": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from .ir import Claim
+from .ir import WEIGHT_ROLES, Claim
 from .problems import Problem
 from .span import Span
 
@@ -92,6 +92,17 @@ def _kind_problems(
         return []
     role = field.split(".")[2]
     adapter = claim.adapter(role)
+    if role in WEIGHT_ROLES:
+        if not path.is_file() or path.suffix != ".safetensors":
+            return [
+                Problem(
+                    f"`{relative}` is not a .safetensors weights file",
+                    span,
+                    f"`{role}` names the {role} model's weights (one .safetensors file)",
+                    field,
+                )
+            ]
+        return []
     if path.is_dir():
         has_weights = any(
             (path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")

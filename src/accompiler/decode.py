@@ -14,6 +14,7 @@ from .ir import (
     MECHANISM_CLASSES,
     RECORD_FIELDS,
     RECORD_FORMATS,
+    WEIGHT_ROLES,
     Adapter,
     Claim,
     DataSet,
@@ -284,6 +285,16 @@ def _adapters(fields: _Fields | None) -> tuple[Adapter, ...]:
         scale = sub.number("scale", None, lambda v: v > 0, "a positive LoRA scale (alpha / r)")
         sub.finish()
         adapters.append(Adapter(role, path, scale))
+    weights = [(role, fields.text(role)) for role in WEIGHT_ROLES]
+    given = [role for role, path in weights if path]
+    if len(given) == 1:
+        fields.error(
+            f"`{given[0]}` without `{'aligned' if given[0] == 'base' else 'base'}`",
+            fields.node.span,
+            given[0],
+            "SafeLoRA's statistic needs both the base and the aligned weights",
+        )
+    adapters += [Adapter(role, path) for role, path in weights if path]
     fields.finish()
     return tuple(adapters)
 
@@ -325,6 +336,12 @@ def _settings(fields: _Fields | None) -> Settings:
             lambda v: v >= 2,
             "at least 2 question clusters",
             integer=True,
+        ),
+        safelora_threshold=fields.number(
+            "safelora_threshold",
+            default.safelora_threshold,
+            lambda v: -1 <= v <= 1,
+            "SafeLoRA's cosine threshold in [-1, 1]",
         ),
         rank_rtol=fields.number(
             "rank_rtol", None, lambda v: 0 < v < 1, "a relative singular-value threshold in (0, 1)"

@@ -12,6 +12,8 @@ MECHANISM_CLASSES = ("attack_targeted", "shrinkage")
 RECORD_FORMATS = ("canonical", "lm_eval", "inspect")
 RECORD_FIELDS = ("question_id", "template_id", "subject", "condition", "arm", "correct")
 ADAPTER_ROLES = ("undefended", "defended", "reference")
+# Optional full weights for SafeLoRA's own statistic (V = W_base - W_aligned per module).
+WEIGHT_ROLES = ("base", "aligned")
 
 # Where each canonical field lives in a row of each format (dotted paths into the row).
 DEFAULT_FIELDS: dict[str, dict[str, str]] = {
@@ -97,6 +99,7 @@ class Settings:
     max_deploy_cost: float | None = None
     min_clusters: int = 20
     rank_rtol: float | None = None
+    safelora_threshold: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -160,4 +163,5 @@ def settings_json(settings: Settings) -> dict[str, Any]:
         "max_deploy_cost": settings.max_deploy_cost,
         "min_clusters": settings.min_clusters,
         "rank_rtol": settings.rank_rtol,
+        "safelora_threshold": settings.safelora_threshold,
     }

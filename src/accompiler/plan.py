@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .ir import Claim, DataSet, claim_to_json, settings_json
+from .ir import WEIGHT_ROLES, Claim, DataSet, claim_to_json, settings_json
 from .problems import Problem
 
 PLAN_VERSION = "1"
@@ -73,7 +73,9 @@ def _adapter_roles(claim: Claim, spec_dir: Path) -> list[tuple[str, str]]:
     roles = []
     for adapter in claim.adapters:
         base = f"adapter/{adapter.role}"
-        if (spec_dir / adapter.path).is_dir():
+        if adapter.role in WEIGHT_ROLES:
+            roles.append((f"weights/{adapter.role}", adapter.path))
+        elif (spec_dir / adapter.path).is_dir():
             weights = "adapter_model.safetensors"
             if not (spec_dir / adapter.path / weights).is_file():
                 weights = "adapter_model.bin"

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .adapters import AdapterError, AdapterFile, open_adapter
+from .adapters import AdapterError, AdapterFile, open_adapter, open_weights
 from .card import build_card
 from .diagnostics import DIAGNOSTICS
 from .diagnostics.context import DataSetResult, RunContext
-from .diagnostics.mechanism import measure
-from .ir import DataSet
+from .diagnostics.mechanism import measure, measure_safelora
+from .ir import WEIGHT_ROLES, DataSet
 from .plan import Plan, dataset_key
 from .problems import Problem, SpecError
 from .records import ClusterTable, load_dataset, read_input
@@ -122,6 +122,7 @@ def _read_mechanism(
             for role in ("undefended", "defended", "reference")
         )
         modules, coverage = measure(u, d, r, plan.claim.settings.rank_rtol)
+        safelora = _read_safelora(plan, spec_dir, kept, u)
     except AdapterError as error:
         return (
             None,
@@ -135,4 +136,23 @@ def _read_mechanism(
                 )
             ],
         )
-    return {"modules": modules, "coverage": coverage}, "", []
+    return {"modules": modules, "coverage": coverage, "safelora": safelora}, "", []
+
+
+def _read_safelora(
+    plan: Plan, spec_dir: Path, kept: dict[str, bytes] | None, undefended: AdapterFile
+) -> dict[str, Any] | None:
+    if plan.claim.adapter("base") is None:
+        return None
+    base, aligned = (_read_weights(plan, spec_dir, kept, role) for role in WEIGHT_ROLES)
+    return measure_safelora(undefended, base, aligned, plan.claim.settings.safelora_threshold)
+
+
+def _read_weights(
+    plan: Plan, spec_dir: Path, kept: dict[str, bytes] | None, role: str
+) -> AdapterFile:
+    item = plan.input(f"weights/{role}")
+    data, problems = read_input(spec_dir, item, kept)
+    if data is None:
+        raise AdapterError(f"{item.path}: {problems[0].summary}")
+    return open_weights(data, item.path)

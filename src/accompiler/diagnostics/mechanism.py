@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..adapters import AdapterError, AdapterFile, iter_modules, module_names
+from ..adapters import AdapterError, AdapterFile, iter_modules, module_names, weight_of
 from ..stats.signature import (
     ModuleEnergy,
     classify,
     rank_tolerance,
     reference_subspace,
+    safelora_cosine,
     split_energy,
 )
 from .context import RunContext
@@ -69,6 +70,35 @@ def measure(
     return modules, coverage
 
 
+def measure_safelora(
+    undefended: AdapterFile, base: AdapterFile, aligned: AdapterFile, threshold: float
+) -> dict[str, Any]:
+    """What SafeLoRA itself would do to the undefended adapter, module by module."""
+    names = module_names(undefended)
+    rows = []
+    for module in iter_modules(undefended, names, sorted(names)):
+        v = weight_of(base, module.name) - weight_of(aligned, module.name)
+        if v.shape != (module.b.shape[0], module.a.shape[1]):
+            raise AdapterError(
+                f"module `{module.name}`: base/aligned weight {v.shape} does not "
+                f"match the update ({module.b.shape[0]}, {module.a.shape[1]})"
+            )
+        cosine = safelora_cosine(v, module.b, module.a)
+        rows.append(
+            {
+                "module": module.name,
+                "cosine": cosine,
+                "projected": cosine is not None and cosine <= threshold,
+            }
+        )
+    return {
+        "threshold": threshold,
+        "rule": "project B -> C B where cos(C B A, B A) <= threshold",
+        "projected": sum(r["projected"] for r in rows),
+        "modules": rows,
+    }
+
+
 def run(context: RunContext) -> dict[str, Any]:
     defense = context.claim.defense
     relabel = defense.relabel
@@ -89,6 +119,7 @@ def run(context: RunContext) -> dict[str, Any]:
         ),
         "coverage": None,
         "per_module": [],
+        "safelora": None,
     }
     if context.mechanism is None:
         return section
@@ -102,6 +133,7 @@ def run(context: RunContext) -> dict[str, Any]:
         "modules": len(modules),
         "coverage": context.mechanism["coverage"],
         "per_module": _per_module(modules),
+        "safelora": context.mechanism.get("safelora"),
     }
     if signature.measured is None:
         return section | {"reason": signature.reason}

@@ -114,6 +114,26 @@ def split_energy(
     return inside, max(total - inside, 0.0)
 
 
+def safelora_cosine(
+    v: NDArray[np.float64], b: NDArray[np.float64], a: NDArray[np.float64]
+) -> float | None:
+    """SafeLoRA's statistic: cos(C B A, B A) with C = V V^T / ||V||_F (Hsu et al. 2024).
+
+    V (out x in) is dense by nature; C (out x out) and B A (out x in) are never formed:
+    C B = V (V^T B) / ||V||_F is out x r, and every inner product is an r x r trace
+    against A A^T. None when V or the update is zero (the cosine is undefined).
+    """
+    norm_v = float(np.linalg.norm(v))
+    gram = a @ a.T
+    moved = v @ (v.T @ b) / norm_v if norm_v > 0 else np.zeros_like(b)
+    inner = float(np.sum((moved.T @ b) * gram))
+    moved_norm = float(np.sum((moved.T @ moved) * gram))
+    update_norm = float(np.sum((b.T @ b) * gram))
+    if moved_norm <= 0 or update_norm <= 0:
+        return None
+    return inner / math.sqrt(moved_norm * update_norm)
+
+
 def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
     """Aggregate module energies into alpha_T, alpha_A, rho_AT and the measured class.
 
