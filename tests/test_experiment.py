@@ -59,3 +59,7 @@ def test_reduced_experiment_end_to_end(tmp_path: Path) -> None:
         assert card["precondition"]["installed"], "the attack must install a gap"
         assert card["diagnostics"]["mechanism"]["status"] != "not_evaluable"
     assert "| seed0_oracle_1 |" in report.read_text()
+    # The experiment applied SafeLoRA with dense matrices; accard's r x r statistic agrees.
+    safelora = json.loads((tmp_path / "cells" / "seed0_safelora" / "card.json").read_text())
+    projected = safelora["diagnostics"]["mechanism"]["safelora"]["projected"]
+    assert cells[0]["note"] == f"SafeLoRA projected {projected} of 12 modules"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
+from .summary import deploy_line, gap_line, rows, safelora_line, settings_line, verdict_line
 
 
 def _cell(text: str) -> str:
@@ -35,6 +35,8 @@ def render(card: dict[str, Any]) -> str:
             f"| {row.title} | **{row.status}** | {_cell(row.figure)} | {_cell(row.reason)} |"
         )
     cost = deploy_line(card)
+    if safelora_line(card):
+        lines += ["", f"{safelora_line(card)}."]
     lines += [
         "",
         f"Deployment cost: {cost or 'not evaluable'}.",

@@ -61,6 +61,17 @@ def rows(card: dict[str, Any]) -> list[Row]:
     ]
 
 
+def safelora_line(card: dict[str, Any]) -> str:
+    """SafeLoRA's own statistic, when the claim gave base and aligned weights."""
+    safelora = card["diagnostics"]["mechanism"].get("safelora")
+    if not safelora:
+        return ""
+    return (
+        f"SafeLoRA's own statistic would project {safelora['projected']} of "
+        f"{len(safelora['modules'])} modules (cos(C·B·A, B·A) ≤ {safelora['threshold']})"
+    )
+
+
 def verdict_line(card: dict[str, Any]) -> str:
     strict, permissive = card["verdict"]["strict"], card["verdict"]["permissive"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
+from .summary import deploy_line, gap_line, rows, safelora_line, settings_line, verdict_line
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "not_evaluable": "N/A "}
 
@@ -24,6 +24,8 @@ def render(card: dict[str, Any]) -> str:
         lines.append(f"{MARKS[row.status]}  {row.title:<26} {row.figure}")
         if row.status != "pass" and row.reason:
             lines.append(f"      {'':<26} ↳ {row.reason}")
+        if row.title.startswith("(c)") and safelora_line(card):
+            lines.append(f"      {'':<26} ↳ {safelora_line(card)}")
     cost = deploy_line(card)
     lines += [
         "",
