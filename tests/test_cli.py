@@ -229,3 +229,15 @@ def test_progress_only_on_a_terminal_after_the_delay(
     quiet("reading heldout")
     quiet.done()
     assert capsys.readouterr().err == ""
+
+
+def test_unwritable_out_is_a_clear_problem(runner, tmp_path: Path) -> None:
+    out = tmp_path / "missing-folder" / "card.json"
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "cannot write the card: No such file or directory" in result.stderr
+
+
+def test_negative_seed_is_a_usage_error(runner) -> None:
+    result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--seed", "-1"])
+    assert result.exit_code == 2 and "--seed" in result.stderr

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .problems import SpecError
+from .problems import Problem, SpecError
+from .span import Span
 
 F = TypeVar("F", bound=Callable[..., Any])
 SPEC = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -134,7 +135,7 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
     type=click.Choice(["text", "json", "markdown", "latex", "html", "svg"]),
     help="How to print the card on stdout.",
 )
-@click.option("--seed", type=int, help="Override the spec's bootstrap seed.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the spec's bootstrap seed.")
 @click.option("--resamples", type=click.IntRange(min=1000), help="Override the spec's B.")
 @_guard
 def check(
@@ -169,7 +170,11 @@ def check(
     finally:
         progress.done()
     if out is not None:
-        write_card(card, out)
+        try:
+            write_card(card, out)
+        except OSError as error:
+            problem = Problem(f"cannot write the card: {error.strerror}", Span(str(out), 0))
+            raise SpecError([problem]) from None
     click.echo(
         dumps(card) if output_format == "json" else render_card(card, output_format),
         nl=output_format != "json",
