@@ -221,10 +221,20 @@ class _CreatesFile:
         return (open, (self.path, "w"))
 
 
-def test_malicious_pickle_never_runs(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("container", ["raw pickle", "torch.save zip"])
+def test_malicious_pickle_never_runs(tmp_path: Path, container: str) -> None:
+    torch = pytest.importorskip("torch")
+    import io
+
     marker = tmp_path / "pwned"
-    payload = pickle.dumps({"x.lora_A.weight": _CreatesFile(str(marker))})
+    state = {"x.lora_A.weight": _CreatesFile(str(marker))}
+    if container == "raw pickle":
+        payload = pickle.dumps(state)
+    else:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        payload = buffer.getvalue()
     with pytest.raises(AdapterError, match="refused"):
         open_adapter(payload, "adapter_model.bin", b'{"r": 4, "lora_alpha": 8}', None, "evil")
     assert not marker.exists()
