@@ -76,69 +76,59 @@ def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
 def _kind_problems(
     claim: Claim, path: Path, relative: str, kind: str, span: Span | None, field: str
 ) -> list[Problem]:
+    """Is the file what its keyword says: a record file, full weights, or an adapter?"""
     if kind == "records":
-        suffixes = RECORD_SUFFIXES[claim.records.format]
-        if not path.is_file():
-            return [Problem(f"`{relative}` is not a file", span, "", field)]
-        if path.suffix.lower() not in suffixes:
-            return [
-                Problem(
-                    f"`{relative}` is not a {claim.records.format} record file",
-                    span,
-                    "expected " + " or ".join(suffixes),
-                    field,
-                )
-            ]
-        return []
-    role = field.split(".")[2]
-    adapter = claim.adapter(role)
-    if role in WEIGHT_ROLES:
-        if not path.is_file() or path.suffix != ".safetensors":
-            return [
-                Problem(
-                    f"`{relative}` is not a .safetensors weights file",
-                    span,
-                    f"`{role}` names the {role} model's weights (one .safetensors file)",
-                    field,
-                )
-            ]
-        return []
-    if path.is_dir():
-        has_weights = any(
-            (path / n).is_file() for n in ("adapter_model.safetensors", "adapter_model.bin")
+        why, detail = _record_fault(claim, path)
+    else:
+        role = field.split(".")[2]
+        adapter = claim.adapter(role)
+        scale = adapter.scale if adapter is not None else None
+        why, detail = (
+            _weights_fault(path, role)
+            if role in WEIGHT_ROLES
+            else _adapter_fault(path, relative, role, scale)
         )
+    return [Problem(f"`{relative}` {why}", span, detail, field)] if why else []
+
+
+def _record_fault(claim: Claim, path: Path) -> tuple[str, str]:
+    suffixes = RECORD_SUFFIXES[claim.records.format]
+    if not path.is_file():
+        return "is not a file", ""
+    if path.suffix.lower() not in suffixes:
+        return (f"is not a {claim.records.format} record file", "expected " + " or ".join(suffixes))
+    return "", ""
+
+
+def _weights_fault(path: Path, role: str) -> tuple[str, str]:
+    if path.is_file() and path.suffix == ".safetensors":
+        return "", ""
+    return (
+        "is not a .safetensors weights file",
+        f"`{role}` names the {role} model's weights (one .safetensors file)",
+    )
+
+
+def _adapter_fault(path: Path, relative: str, role: str, scale: float | None) -> tuple[str, str]:
+    if path.is_dir():
+        names = ("adapter_model.safetensors", "adapter_model.bin")
+        has_weights = any((path / n).is_file() for n in names)
         if not (path / "adapter_config.json").is_file() or not has_weights:
-            return [
-                Problem(
-                    f"`{relative}` is not a PEFT adapter directory",
-                    span,
-                    "it needs adapter_config.json and adapter_model.safetensors (or .bin)",
-                    field,
-                )
-            ]
-        if adapter is not None and adapter.scale is not None:
-            return [
-                Problem(
-                    f"`scale` is given for the PEFT directory `{relative}`",
-                    span,
-                    "a PEFT directory's scale comes from adapter_config.json",
-                    field,
-                )
-            ]
-        return []
-    if path.suffix != ".safetensors":
-        return [
-            Problem(
-                f"`{relative}` is neither a PEFT directory nor a .safetensors file", span, "", field
+            return (
+                "is not a PEFT adapter directory",
+                "it needs adapter_config.json and adapter_model.safetensors (or .bin)",
             )
-        ]
-    if adapter is not None and adapter.scale is None:
-        return [
-            Problem(
-                f"the plain adapter file `{relative}` needs a `scale`",
-                span,
-                f'write `{role} "{relative}" {{ scale 2.0 }}` (lora_alpha / r)',
-                field,
+        if scale is not None:
+            return (
+                "is a PEFT directory: `scale` does not apply",
+                "a PEFT directory's scale comes from adapter_config.json",
             )
-        ]
-    return []
+        return "", ""
+    if not path.is_file() or path.suffix != ".safetensors":
+        return "is neither a PEFT directory nor a .safetensors file", ""
+    if scale is None:
+        return (
+            "is a plain adapter file and needs a `scale`",
+            f'write `{role} "{relative}" {{ scale 2.0 }}` (lora_alpha / r)',
+        )
+    return "", ""
