@@ -81,17 +81,21 @@ def test_spec_over_one_mebibyte_is_refused(tmp_path: Path) -> None:
         load_spec(spec)
 
 
-def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("levels", [40, 20_000])
+def test_deep_nesting_is_refused(tmp_path: Path, levels: int) -> None:
     spec = tmp_path / "deep.ac"
-    spec.write_text("a {\n" * 40 + "}\n" * 40)
+    spec.write_text("a {\n" * levels + "}\n" * levels)
     with pytest.raises(SpecError) as caught:
         load_spec(spec)
-    assert "nested deeper than 16" in caught.value.problems[0].summary
+    (problem,) = caught.value.problems
+    assert problem.summary == "blocks nested deeper than 16"
+    assert (problem.span.line, problem.span.column) == (17, 3)
 
 
-def test_deep_yaml_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("levels", [40, 20_000])
+def test_deep_yaml_is_refused(tmp_path: Path, levels: int) -> None:
     spec = tmp_path / "deep.yaml"
-    spec.write_text("accard: 1\nclaim: " + "[" * 40 + "]" * 40 + "\n")
+    spec.write_text("accard: 1\nclaim: " + "[" * levels + "]" * levels + "\n")
     with pytest.raises(SpecError, match="nested deeper"):
         load_spec(spec)
 

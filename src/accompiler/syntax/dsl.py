@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -42,6 +43,9 @@ def _parser(strict: bool = False) -> Lark:
 
 def parse_document(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse .ac source into a `Document`; a syntax error gives one problem and no document."""
+    too_deep = _nesting_problem(text, file)
+    if too_deep is not None:
+        return None, [too_deep]
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
@@ -51,7 +55,7 @@ def parse_document(text: str, file: str) -> tuple[Document | None, list[Problem]
         statements = transformer.transform(tree)
     except VisitError as error:
         raise error.orig_exc from None
-    problems = transformer.problems + _depth_problems(statements, file)
+    problems = transformer.problems
     return Document(file, statements, _comments(text)), problems
 
 
@@ -135,17 +139,6 @@ class _ToAst(Transformer[Token, tuple[Statement, ...]]):
     def word(self, children: list[Token]) -> Value:
         token = children[0]
         return Value(str(token), "word", str(token), _span(self.file, token))
-
-
-def _depth_problems(statements: tuple[Statement, ...], file: str, depth: int = 1) -> list[Problem]:
-    problems: list[Problem] = []
-    for statement in statements:
-        if statement.body is None:
-            continue
-        if depth >= MAX_DEPTH:
-            return [Problem(f"blocks nested deeper than {MAX_DEPTH}", statement.span)]
-        problems += _depth_problems(statement.body, file, depth + 1)
-    return problems
 
 
 # --- syntax errors -------------------------------------------------------------------------
@@ -236,16 +229,33 @@ def _label_by_token(token_type: str, before: str) -> str | None:
     return None
 
 
+def _code_characters(text: str) -> Iterator[tuple[int, int, str]]:
+    """(line, column, character) outside strings and comments."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = _STRING.sub(lambda m: " " * len(m.group()), line).split("#", 1)[0]
+        for index, char in enumerate(code):
+            yield number, index + 1, char
+
+
+def _nesting_problem(text: str, file: str) -> Problem | None:
+    """Blocks nested past MAX_DEPTH, found before parsing (a deep tree would exhaust the
+    recursion of the tree transformer)."""
+    depth = 0
+    for line, column, char in _code_characters(text):
+        depth += (char == "{") - (char == "}")
+        if depth > MAX_DEPTH:
+            span = Span(file, line, column, line, column + 1)
+            return Problem(f"blocks nested deeper than {MAX_DEPTH}", span)
+    return None
+
+
 def _unmatched_brace(text: str, file: str) -> Span | None:
     opened: list[Span] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        code = _STRING.sub(lambda m: " " * len(m.group()), line)
-        code = code.split("#", 1)[0]
-        for index, char in enumerate(code):
-            if char == "{":
-                opened.append(Span(file, number, index + 1, number, index + 2))
-            elif char == "}" and opened:
-                opened.pop()
+    for line, column, char in _code_characters(text):
+        if char == "{":
+            opened.append(Span(file, line, column, line, column + 1))
+        elif char == "}" and opened:
+            opened.pop()
     return opened[-1] if opened else None
 
 

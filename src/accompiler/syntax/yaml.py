@@ -27,6 +27,8 @@ def parse_tree(text: str, file: str) -> tuple[Mapping | None, list[Problem]]:
         return None, [_yaml_problem(error, file)]
     except yaml.YAMLError as error:
         return None, [Problem(f"invalid YAML: {error}", Span(file, 1))]
+    except RecursionError:
+        return None, [Problem(f"the spec is nested deeper than {MAX_DEPTH}", Span(file, 1))]
     if root is None:
         return Mapping((), Span(file, 1, 1)), []
     problems: list[Problem] = []
