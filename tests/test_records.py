@@ -382,3 +382,9 @@ def test_deeply_nested_json_row_is_a_problem(tmp_path: Path) -> None:
     rows[1] = "[" * 100_000 + "]" * 100_000
     (problem,) = problems_of(tmp_path, {"heldout.jsonl": "\n".join(rows) + "\n"})
     assert problem.summary.startswith("not valid JSON") and problem.span.line == 2
+
+
+def test_integer_score_beyond_float_range(tmp_path: Path) -> None:
+    content = with_row(3, correct=None).replace('"correct": null', '"correct": ' + "9" * 400, 1)
+    (problem,) = problems_of(tmp_path, {"heldout.jsonl": content})
+    assert problem.summary.startswith("score 999") and problem.summary.endswith("is not a number")

@@ -109,7 +109,7 @@ class _Fields:
             kind = "a whole number" if integer else "a number"
             self.error(f"`{key}` must be {kind}", node.span, key, rule)
             return default
-        if not math.isfinite(value) or not check(value):
+        if abs(value) > 1e300 or not math.isfinite(value) or not check(value):
             self.error(f"`{key}` is out of range: {value}", node.span, key, rule)
             return default
         return value if integer else float(value)

@@ -95,8 +95,12 @@ def _score(value: Any, record_format: str) -> float | None:
             value = float(value)
         except ValueError:
             return None
-    if isinstance(value, (int, float)) and not math.isinf(value):
-        return float(value)
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            return None
+        return None if math.isinf(number) else number
     return None
 
 
