@@ -113,3 +113,23 @@ def test_public_api_check_gives_the_cli_card(cards) -> None:
     assert accompiler.check(SPECS / "example" / "oracle.ac") == cards["oracle"]
     assert accompiler.load_spec.__module__ == "accompiler.load"
     assert set(accompiler.__all__) >= {"check", "load_spec", "compile_plan", "run_plan"}
+
+
+def test_reused_file_content_is_warned(tmp_path) -> None:
+    import shutil
+
+    import accompiler
+
+    folder = tmp_path / "c"
+    shutil.copytree(SPECS / "example" / "data" / "oracle", folder / "data")
+    shutil.copy(folder / "data" / "heldout.jsonl", folder / "data" / "copy.jsonl")
+    (folder / "claim.ac").write_text(
+        'accard 1\nclaim "t" {\n  defense "D" {\n    mechanism shrinkage\n  }\n  model "m"\n'
+        '  heldout "h" {\n    file "data/heldout.jsonl"\n  }\n  transfer "same" {\n'
+        '    file "data/copy.jsonl"\n  }\n}\n'
+    )
+    card = accompiler.check(folder / "claim.ac")
+    assert (
+        "the same file content is read as records/heldout and records/transfer:same"
+        in card["warnings"]
+    )

@@ -62,7 +62,7 @@ def build_card(
             "permissive": _verdict(diagnostics, permissive=True),
         },
         "datasets": [_dataset(r) for r in results.values()],
-        "warnings": _warnings(results, diagnostics, settings.min_clusters),
+        "warnings": _warnings(plan, results, diagnostics, settings.min_clusters),
     }
     normalised: dict[str, Any] = normalise_numbers(card)
     return normalised
@@ -130,7 +130,10 @@ def _dataset(result: DataSetResult) -> dict[str, Any]:
 
 
 def _warnings(
-    results: dict[str, DataSetResult], diagnostics: dict[str, dict[str, Any]], min_clusters: int
+    plan: Plan,
+    results: dict[str, DataSetResult],
+    diagnostics: dict[str, dict[str, Any]],
+    min_clusters: int,
 ) -> list[str]:
     warnings = []
     for result in results.values():
@@ -153,7 +156,20 @@ def _warnings(
             f"the reference adapter does not cover {len(coverage['not_in_reference'])}"
             " adapted module(s); the signature sums over the covered ones"
         )
-    return warnings
+    return warnings + _reused_inputs(plan)
+
+
+def _reused_inputs(plan: Plan) -> list[str]:
+    """The same bytes read in two roles (a held-out file passed off as fresh, say)."""
+    roles_by_hash: dict[str, list[str]] = {}
+    for item in plan.inputs:
+        if not item.role.endswith("/config"):
+            roles_by_hash.setdefault(item.sha256, []).append(item.role)
+    return [
+        f"the same file content is read as {' and '.join(roles)}"
+        for roles in roles_by_hash.values()
+        if len(roles) > 1
+    ]
 
 
 def normalise_numbers(value: Any) -> Any:
