@@ -388,3 +388,30 @@ def test_integer_score_beyond_float_range(tmp_path: Path) -> None:
     content = with_row(3, correct=None).replace('"correct": null', '"correct": ' + "9" * 400, 1)
     (problem,) = problems_of(tmp_path, {"heldout.jsonl": content})
     assert problem.summary.startswith("score 999") and problem.summary.endswith("is not a number")
+
+
+def test_condition_from_the_file(tmp_path: Path) -> None:
+    """One file per (arm, condition), as separate lm-eval tasks per condition produce."""
+    rows = good_rows(4, 3)
+    files, lines = {}, []
+    for arm in ("undefended", "defended"):
+        for condition in ("deploy", "eval"):
+            name = f"{arm}_{condition}.jsonl"
+            files[name] = jsonl(
+                [
+                    {k: v for k, v in r.items() if k not in ("arm", "condition")}
+                    for r in rows
+                    if (r["arm"], r["condition"]) == (arm, condition)
+                ]
+            )
+            lines.append(f'    {arm} "{name}" {{\n      condition {condition}\n    }}')
+    card = run_spec(tmp_path / "a", files, data_lines="\n".join(lines))
+    reference = run_spec(tmp_path / "b", {"heldout.jsonl": jsonl(rows)})
+    assert card["datasets"] == reference["datasets"]
+    roles = {i["role"] for i in card["inputs"]}
+    assert roles == {
+        "records/heldout/undefended@deploy",
+        "records/heldout/undefended@eval",
+        "records/heldout/defended@deploy",
+        "records/heldout/defended@eval",
+    }

@@ -16,6 +16,7 @@ from accompiler.ir import (
     Claim,
     DataSet,
     Defense,
+    RecordFile,
     Records,
     Relabel,
     Settings,
@@ -189,7 +190,13 @@ _text = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30
 ).filter(lambda s: s.strip() != "")
 _paths = st.lists(
-    st.from_regex(r"[a-z]{1,8}/[a-z0-9_]{1,8}\.jsonl", fullmatch=True), min_size=1, max_size=3
+    st.builds(
+        RecordFile,
+        st.from_regex(r"[a-z]{1,8}/[a-z0-9_]{1,8}\.jsonl", fullmatch=True),
+        st.sampled_from([None, "deploy", "eval"]),
+    ),
+    min_size=1,
+    max_size=3,
 ).map(tuple)
 
 

@@ -68,7 +68,7 @@ def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
     for prefix, data in datasets:
         for key in ("file", "undefended", "defended"):
             values = getattr(data, "files" if key == "file" else key)
-            named += [(f"{prefix}.{key}[{i}]", v, "records") for i, v in enumerate(values)]
+            named += [(f"{prefix}.{key}[{i}]", v.path, "records") for i, v in enumerate(values)]
     named += [(f"claim.adapters.{a.role}.path", a.path, "adapter") for a in claim.adapters]
     return named
 

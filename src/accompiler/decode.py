@@ -9,6 +9,7 @@ from typing import Any
 
 from .ir import (
     ADAPTER_ROLES,
+    CONDITIONS,
     DEFAULT_FIELDS,
     LANGUAGE_VERSION,
     MECHANISM_CLASSES,
@@ -19,6 +20,7 @@ from .ir import (
     Claim,
     DataSet,
     Defense,
+    RecordFile,
     Records,
     Relabel,
     Settings,
@@ -114,17 +116,26 @@ class _Fields:
             return default
         return value if integer else float(value)
 
-    def texts(self, key: str) -> tuple[str, ...]:
-        values: list[str] = []
+    def record_files(self, key: str) -> tuple[RecordFile, ...]:
+        """`key "path"` entries, each optionally `{ condition deploy|eval }`."""
+        files: list[RecordFile] = []
         for _key, node in self.entries(key):
             items = node.items if isinstance(node, Sequence) else (node,)
             for item in items:
-                if isinstance(item, Scalar) and item.kind in ("string", "word") and item.value:
-                    self.spans[f"{self.sub(key)}[{len(values)}]"] = item.span
-                    values.append(str(item.value))
-                else:
-                    self.error(f"`{key}` must be a file path string", item.span, key)
-        return tuple(values)
+                if isinstance(item, Scalar):
+                    item = Mapping(((Key("path", item.span), item),), item.span)
+                entry = self.as_fields(item, f"{self.sub(key)}[{len(files)}]", key)
+                if entry is None:
+                    continue
+                path = entry.text("path", required=True)
+                condition = entry.choice("condition", CONDITIONS) or None
+                entry.finish()
+                if path:
+                    self.spans[f"{self.sub(key)}[{len(files)}]"] = entry.spans.get(
+                        entry.sub("path"), item.span
+                    )
+                    files.append(RecordFile(path, condition))
+        return tuple(files)
 
     def mapping(self, key: str, required: bool = False) -> _Fields | None:
         node = self.one(key, required)
@@ -229,8 +240,8 @@ def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | 
     if fields is None:
         return None
     name = fields.text(label, required=True) if label else role
-    files = fields.texts("file")
-    undefended, defended = fields.texts("undefended"), fields.texts("defended")
+    files = fields.record_files("file")
+    undefended, defended = fields.record_files("undefended"), fields.record_files("defended")
     fields.finish()
     span = fields.node.span
     if files and (undefended or defended):

@@ -29,9 +29,21 @@ def _changed_fields(claim: Claim) -> dict[str, str]:
 
 
 def _dataset_lines(data: DataSet) -> list[str]:
-    lines = [f"  file {_q(f)}" for f in data.files]
-    lines += [f"  undefended {_q(f)}" for f in data.undefended]
-    lines += [f"  defended {_q(f)}" for f in data.defended]
+    lines: list[str] = []
+    for key, files in (
+        ("file", data.files),
+        ("undefended", data.undefended),
+        ("defended", data.defended),
+    ):
+        for record in files:
+            if record.condition is None:
+                lines.append(f"  {key} {_q(record.path)}")
+            else:
+                lines += [
+                    f"  {key} {_q(record.path)} {{",
+                    f"    condition {record.condition}",
+                    "  }",
+                ]
     return lines
 
 
@@ -84,7 +96,7 @@ def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
         ("defended", data.defended),
     ):
         if values:
-            out[key] = list(values)
+            out[key] = [r.path if r.condition is None else vars(r) for r in values]
     return out
 
 

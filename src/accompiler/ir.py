@@ -10,6 +10,7 @@ from .span import Span
 LANGUAGE_VERSION = 1
 MECHANISM_CLASSES = ("attack_targeted", "shrinkage")
 RECORD_FORMATS = ("canonical", "lm_eval", "inspect")
+CONDITIONS = ("deploy", "eval")
 RECORD_FIELDS = ("question_id", "template_id", "subject", "condition", "arm", "correct")
 ADAPTER_ROLES = ("undefended", "defended", "reference")
 # Optional full weights for SafeLoRA's own statistic (V = W_base - W_aligned per module).
@@ -64,14 +65,23 @@ class Records:
 
 
 @dataclass(frozen=True)
+class RecordFile:
+    """A record file; `condition` is set when every row of it is that condition (e.g. one
+    lm-eval task per condition), otherwise the condition is read from the row."""
+
+    path: str
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
 class DataSet:
     """Record files of one installed-gap task; arms come from a field or from the file."""
 
     role: str
     name: str
-    files: tuple[str, ...] = ()
-    undefended: tuple[str, ...] = ()
-    defended: tuple[str, ...] = ()
+    files: tuple[RecordFile, ...] = ()
+    undefended: tuple[RecordFile, ...] = ()
+    defended: tuple[RecordFile, ...] = ()
 
     @property
     def arm_from_file(self) -> bool:
@@ -147,9 +157,9 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
 def _dataset_json(data: DataSet) -> dict[str, Any]:
     return {
         "name": data.name,
-        "files": list(data.files),
-        "undefended": list(data.undefended),
-        "defended": list(data.defended),
+        "files": [vars(f) for f in data.files],
+        "undefended": [vars(f) for f in data.undefended],
+        "defended": [vars(f) for f in data.defended],
     }
 
 

@@ -46,7 +46,11 @@ class Plan:
         return next(i for i in self.inputs if i.role == role)
 
     def inputs_for(self, prefix: str) -> list[PlanInput]:
-        return [i for i in self.inputs if i.role == prefix or i.role.startswith(prefix + "/")]
+        return [
+            i
+            for i in self.inputs
+            if i.role.split("@")[0] == prefix or i.role.startswith(prefix + "/")
+        ]
 
 
 def sha256_file(path: Path) -> str:
@@ -62,10 +66,17 @@ def dataset_key(data: DataSet) -> str:
 
 
 def _record_roles(data: DataSet) -> list[tuple[str, str]]:
+    """records/<data set>[/<arm>][@<condition>]: what the file holds, as the run reads it."""
     key = dataset_key(data)
-    roles = [(f"records/{key}", f) for f in data.files]
-    roles += [(f"records/{key}/undefended", f) for f in data.undefended]
-    roles += [(f"records/{key}/defended", f) for f in data.defended]
+    roles = []
+    for arm, files in (
+        ("", data.files),
+        ("/undefended", data.undefended),
+        ("/defended", data.defended),
+    ):
+        for record in files:
+            condition = f"@{record.condition}" if record.condition else ""
+            roles.append((f"records/{key}{arm}{condition}", record.path))
     return roles
 
 

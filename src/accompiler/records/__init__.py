@@ -56,8 +56,10 @@ def load_dataset(
         problems += read_problems
         if content is None:
             continue
-        arm = item.role.rsplit("/", 1)[1] if item.role.count("/") == 2 else None
-        sources.append(SourceFile(item.path, content, PurePosixPath(item.path).suffix.lower(), arm))
+        role, _, condition = item.role.partition("@")
+        arm = role.rsplit("/", 1)[1] if role.count("/") == 2 else None
+        suffix = PurePosixPath(item.path).suffix.lower()
+        sources.append(SourceFile(item.path, content, suffix, arm, condition or None))
     if problems:
         return None, problems
     return build_table(

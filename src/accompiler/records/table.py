@@ -36,12 +36,14 @@ class ClusterTable:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One record file of a data set: its bytes, suffix, display path and forced arm."""
+    """One record file of a data set: its bytes, suffix, display path, and the arm and
+    condition every row of it has when the claim says so (else read from each row)."""
 
     path: str
     data: bytes
     suffix: str
     arm: str | None
+    condition: str | None = None
 
 
 class TooManyProblems(Exception):
@@ -141,7 +143,7 @@ def _parse_row(
             problem(f"missing or invalid `{name}`", f"read from `{fields[name]}`", fields[name])
             return None
         texts.append(text)
-    condition = _lookup(row, parts["condition"])
+    condition = source.condition or _lookup(row, parts["condition"])
     if condition not in CONDITION_INDEX:
         problem(f"unknown condition {condition!r}", "expected deploy or eval", fields["condition"])
         return None

@@ -285,6 +285,11 @@ SIGNATURES: dict[tuple[str, str], Signature] = {
     ("claim", "adapters"): _BLOCK,
     ("claim", "settings"): _BLOCK,
     ("defense", "relabel"): Signature(("to", "=because", "because")),
+    **{
+        (data, key): Signature(("path",), "optional")
+        for data in ("heldout", "fresh", "transfer")
+        for key in ("file", "undefended", "defended")
+    },
     ("adapters", "undefended"): Signature(("path",), "optional"),
     ("adapters", "defended"): Signature(("path",), "optional"),
     ("adapters", "reference"): Signature(("path",), "optional"),
