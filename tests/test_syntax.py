@@ -317,3 +317,23 @@ def test_arbitrary_yaml_text_never_raises(text: str) -> None:
     tree, problems = parse_spec(text, "fuzz.yaml", ".yaml")
     if tree is not None and not problems:
         decode_claim(tree)
+
+
+def _readme_blocks(language: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = text.split("```")
+    return [b.split("\n", 1)[1] for b in blocks[1::2] if b.split("\n", 1)[0].strip() == language]
+
+
+def test_readme_examples_are_valid_claims() -> None:
+    (annotated,) = [b for b in _readme_blocks("") if b.startswith("accard 1")]
+    (yaml_form,) = _readme_blocks("yaml")
+    claims = []
+    for text, suffix in ((annotated, ".ac"), (yaml_form, ".yaml")):
+        tree, problems = parse_spec(text, f"README{suffix}", suffix)
+        assert tree is not None and not problems, problems
+        claim, problems = decode_claim(tree)
+        assert claim is not None, problems
+        claims.append(claim)
+    assert claims[0].defense == claims[1].defense
+    assert claims[0].heldout == claims[1].heldout
