@@ -415,3 +415,60 @@ def test_condition_from_the_file(tmp_path: Path) -> None:
         "records/heldout/defended@deploy",
         "records/heldout/defended@eval",
     }
+
+
+def _two_filter_lm_eval(tmp_path: Path) -> Path:
+    """The fixture as lm-eval writes it for a task with two filters: each doc twice."""
+    folder = _copy_fixture(tmp_path, "lm_eval")
+    for arm in ("undefended", "defended"):
+        path = folder / arm / "samples_accard_mc.jsonl"
+        lines = []
+        for line in path.read_text().splitlines():
+            sample = json.loads(line)
+            lines.append(json.dumps(sample))
+            lines.append(json.dumps({**sample, "filter": "flexible-extract", "acc": 1.0}))
+        path.write_text("\n".join(lines) + "\n")
+    return folder
+
+
+LM_EVAL_FILES = (
+    '    undefended "undefended/samples_accard_mc.jsonl"\n'
+    '    defended "defended/samples_accard_mc.jsonl"'
+)
+
+
+def test_lm_eval_filter_selects_one_sample_per_doc(tmp_path: Path) -> None:
+    folder = _two_filter_lm_eval(tmp_path / "two")
+    problems = problems_of(folder, {}, records="  records lm_eval", data_lines=LM_EVAL_FILES)
+    assert problems[0].summary.startswith("duplicate item")
+    assert "choose one with `filter" in problems[0].detail
+    chosen = run_spec(
+        folder, {}, records='  records lm_eval {\n    filter "none"\n  }', data_lines=LM_EVAL_FILES
+    )
+    original = run_spec(
+        _copy_fixture(tmp_path / "one", "lm_eval"),
+        {},
+        records="  records lm_eval",
+        data_lines=LM_EVAL_FILES,
+    )
+    assert chosen["datasets"] == original["datasets"]
+
+
+def test_lm_eval_filter_that_no_sample_has(tmp_path: Path) -> None:
+    folder = _two_filter_lm_eval(tmp_path)
+    problems = problems_of(
+        folder,
+        {},
+        records='  records lm_eval {\n    filter "strict"\n  }',
+        data_lines=LM_EVAL_FILES,
+    )
+    assert problems[0].summary == "no sample has filter 'strict'"
+
+
+def test_filter_is_for_lm_eval_only(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="`filter` applies to lm_eval records only"):
+        run_spec(
+            tmp_path,
+            {"heldout.jsonl": jsonl(good_rows())},
+            records='  records canonical {\n    filter "none"\n  }',
+        )

@@ -218,6 +218,7 @@ def claims(draw: st.DrawFn) -> Claim:
     fields = {
         k: draw(st.sampled_from([v, f"x.{k}"])) for k, v in DEFAULT_FIELDS[record_format].items()
     }
+    lm_filter = draw(st.none() | _text) if record_format == "lm_eval" else None
     transfer_names = draw(st.lists(_text, max_size=3, unique=True))
     transfer = tuple(DataSet("transfer", n, files=draw(_paths)) for n in transfer_names)
     adapters = ()
@@ -247,7 +248,7 @@ def claims(draw: st.DrawFn) -> Claim:
         draw(_text),
         Defense(draw(_text), mechanism, relabel),
         draw(_text),
-        Records(record_format, tuple(fields.items())),
+        Records(record_format, tuple(fields.items()), lm_filter),
         draw(_datasets("heldout")),
         draw(st.none() | _datasets("fresh")),
         transfer,

@@ -232,8 +232,16 @@ def _records(body: _Fields) -> Records:
     mapping = dict(DEFAULT_FIELDS[record_format])
     for name in RECORD_FIELDS:
         mapping[name] = fields.text(name, default=mapping[name])
+    chosen = fields.text("filter") or None
+    if chosen is not None and record_format != "lm_eval":
+        fields.error(
+            "`filter` applies to lm_eval records only",
+            fields.node.span,
+            "filter",
+            "lm-evaluation-harness writes one sample per (doc, filter)",
+        )
     fields.finish()
-    return Records(record_format, tuple(mapping.items()))
+    return Records(record_format, tuple(mapping.items()), chosen)
 
 
 def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | None:

@@ -57,6 +57,8 @@ def claim_to_ac(claim: Claim) -> str:
         body.append(f"  relabel {relabel.to} because {_q(relabel.because)}")
     body += ["}", f"model {_q(claim.model)}"]
     fields = _changed_fields(claim)
+    if claim.records.filter is not None:
+        fields["filter"] = claim.records.filter
     if fields:
         body.append(f"records {claim.records.format} {{")
         body += [f"  {k} {_q(v)}" for k, v in fields.items()]
@@ -111,7 +113,11 @@ def claim_to_yaml(claim: Claim) -> str:
         "title": claim.title,
         "defense": defense,
         "model": claim.model,
-        "records": {"format": claim.records.format, **_changed_fields(claim)},
+        "records": {
+            "format": claim.records.format,
+            **_changed_fields(claim),
+            **({"filter": claim.records.filter} if claim.records.filter is not None else {}),
+        },
         "heldout": _dataset_yaml(claim.heldout, "task"),
     }
     if claim.fresh:

@@ -59,6 +59,8 @@ class Records:
 
     format: str
     fields: tuple[tuple[str, str], ...]
+    filter: str | None = None
+    """lm-eval writes one sample per (doc, filter); the claim names the filter it scores."""
 
     def field_map(self) -> dict[str, str]:
         return dict(self.fields)
@@ -145,7 +147,11 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
         "title": claim.title,
         "defense": defense,
         "model": claim.model,
-        "records": {"format": claim.records.format, "fields": claim.records.field_map()},
+        "records": {
+            "format": claim.records.format,
+            "fields": claim.records.field_map(),
+            "filter": claim.records.filter,
+        },
         "heldout": _dataset_json(claim.heldout),
         "fresh": _dataset_json(claim.fresh) if claim.fresh else None,
         "transfer": [_dataset_json(t) for t in claim.transfer],

@@ -67,4 +67,5 @@ def load_dataset(
         records.field_map(),
         records.format,
         lambda source: read_rows(source.data, source.suffix, records.format),
+        records.filter,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,9 @@ from ..stats.bootstrap import CELLS
 from .readers import ReadError, is_missing
 
 CONDITIONS = ("deploy", "eval")
+LM_EVAL_FILTER_HINT = (
+    '; lm-eval logs a doc once per filter: choose one with `filter "name"` in the records block'
+)
 ARMS = ("undefended", "defended")
 # inspect_ai's value_to_float convention for string scores.
 INSPECT_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
@@ -164,7 +168,11 @@ def _parse_row(
 
 
 def build_table(
-    sources: list[SourceFile], fields: dict[str, str], record_format: str, rows_of: Any
+    sources: list[SourceFile],
+    fields: dict[str, str],
+    record_format: str,
+    rows_of: Any,
+    lm_filter: str | None = None,
 ) -> tuple[ClusterTable | None, list[Problem]]:
     """Validate every row of a data set's files and sum it into a ClusterTable."""
     out = _Collector()
@@ -173,7 +181,16 @@ def build_table(
     subjects: dict[str, tuple[str, str, int | str]] = {}
     try:
         for source in sources:
-            _read_source(source, fields, record_format, rows_of, out, items, first_seen, subjects)
+            _read_source(
+                source,
+                fields,
+                record_format,
+                _selected(rows_of, lm_filter, out),
+                out,
+                items,
+                first_seen,
+                subjects,
+            )
         if not out.problems:
             _pairing_problems(items, first_seen, sources, out)
     except TooManyProblems:
@@ -188,6 +205,39 @@ def build_table(
     if out.problems:
         return None, out.problems
     return _sum_table(items, subjects), []
+
+
+def _selected(rows_of: Any, lm_filter: str | None, out: _Collector) -> Any:
+    """The rows of one lm-eval filter (lm-eval logs each doc once per filter)."""
+    if lm_filter is None:
+        return rows_of
+
+    def rows(source: SourceFile) -> Iterator[tuple[int | str, Any]]:
+        kept = 0
+        for row_id, row in rows_of(source):
+            if isinstance(row, dict) and "filter" not in row:
+                out.add(
+                    Problem(
+                        "a sample without a `filter` field",
+                        _span(source.path, row_id),
+                        "remove `filter` from the records block for files that do not record it",
+                        "filter",
+                    )
+                )
+            elif not isinstance(row, dict) or row["filter"] == lm_filter:
+                kept += 1
+                yield row_id, row
+        if kept == 0:
+            out.add(
+                Problem(
+                    f"no sample has filter {lm_filter!r}",
+                    Span(source.path, 1),
+                    "name a filter the file holds (its `filter` field)",
+                    "filter",
+                )
+            )
+
+    return rows
 
 
 def _read_source(
@@ -233,7 +283,8 @@ def _read_source(
                     Problem(
                         f"duplicate item {_describe(key)}",
                         _span(source.path, row_id),
-                        f"first seen at {_span(*first_seen[key]).location()}",
+                        f"first seen at {_span(*first_seen[key]).location()}"
+                        + (LM_EVAL_FILTER_HINT if record_format == "lm_eval" else ""),
                     )
                 )
     except ReadError as error:
