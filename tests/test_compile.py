@@ -37,7 +37,7 @@ def test_plan_is_schema_valid(name: str) -> None:
 
 
 def test_every_schema_is_a_valid_2020_12_schema() -> None:
-    assert set(schema_names()) == {"card.v1", "claim.v1", "plan.v1"}
+    assert set(schema_names()) == {"card.v1", "claim.v1", "plan.v1", "spec.v1"}
     for name in schema_names():
         schema = load_schema(name)
         Draft202012Validator.check_schema(schema)
@@ -90,3 +90,20 @@ def test_plan_records_every_input_with_its_hash() -> None:
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
         assert item["size"] == len(data)
     assert {i["role"] for i in plan["inputs"]} >= {"records/heldout", "adapter/reference/weights"}
+
+
+@pytest.mark.parametrize("path", sorted((SPECS / "example").glob("*.yaml")), ids=lambda p: p.stem)
+def test_example_yaml_specs_match_the_spec_schema(path: Path) -> None:
+    import yaml
+
+    document = yaml.safe_load(path.read_text())
+    assert list(Draft202012Validator(load_schema("spec.v1")).iter_errors(document)) == []
+
+
+def test_spec_schema_rejects_what_the_decoder_rejects() -> None:
+    import yaml
+
+    validator = Draft202012Validator(load_schema("spec.v1"))
+    for name in ("relabel_without_reason", "yaml_unknown_key"):
+        document = yaml.safe_load((SPECS / "invalid" / f"{name}.yaml").read_text())
+        assert list(validator.iter_errors(document)), name

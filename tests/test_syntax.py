@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
+from accompiler._resources import load_schema
 from accompiler.decode import decode_claim
 from accompiler.emit import claim_to_ac, claim_to_yaml
 from accompiler.ir import (
@@ -276,6 +279,8 @@ def test_convert_round_trips_both_ways(claim: Claim) -> None:
     assert claim_to_ac(via_yaml) == claim_to_ac(claim)
     plans = {dumps(plan_to_json(Plan(c, (), ()))) for c in (claim, via_ac, via_yaml)}
     assert len(plans) == 1
+    written = yaml.safe_load(claim_to_yaml(claim))
+    assert list(Draft202012Validator(load_schema("spec.v1")).iter_errors(written)) == []
 
 
 # --- robustness: arbitrary text gives a claim or problems, never an exception --------------
