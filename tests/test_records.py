@@ -472,3 +472,30 @@ def test_filter_is_for_lm_eval_only(tmp_path: Path) -> None:
             {"heldout.jsonl": jsonl(good_rows())},
             records='  records canonical {\n    filter "none"\n  }',
         )
+
+
+def test_no_installed_gap_makes_a_b_d_not_evaluable(tmp_path: Path) -> None:
+    rows = good_rows(6, 4)  # correct depends on (question, template) only: no gap at all
+    extra = (
+        '\n  fresh {\n    file "fresh.jsonl"\n  }\n  transfer "t" {\n    file "transfer.jsonl"\n  }'
+    )
+    fresh = [dict(r, subject="other") for r in rows]
+    card = run_spec(
+        tmp_path,
+        {"heldout.jsonl": jsonl(rows), "fresh.jsonl": jsonl(fresh), "transfer.jsonl": jsonl(rows)},
+        extra=extra,
+    )
+    assert card["precondition"]["installed"] is False
+    assert card["precondition"]["installed_gap"]["estimate"] == 0
+    d = card["diagnostics"]
+    for name in ("reliability", "fresh_generalization"):
+        assert d[name]["status"] == "not_evaluable"
+        assert "installed no gap" in d[name]["reason"]
+    assert d["transfer"]["status"] == "not_evaluable"
+    assert d["transfer"]["targets"][0]["reason"].startswith("the attack installed no gap on `t`")
+    assert card["verdict"]["strict"]["not_evaluable"] == [
+        "reliability",
+        "fresh_generalization",
+        "mechanism",
+        "transfer",
+    ]

@@ -24,7 +24,7 @@ def read_spec_text(path: Path, display: str) -> str:
             [Problem(f"the spec is {size} bytes; the limit is 1 MiB", Span(display, 1))]
         )
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8-sig")  # a BOM is not part of the spec
     except UnicodeDecodeError as error:
         problem = Problem(f"the spec is not UTF-8 text ({error.reason})", Span(display, 1))
         raise SpecError([problem]) from None
