@@ -499,3 +499,21 @@ def test_no_installed_gap_makes_a_b_d_not_evaluable(tmp_path: Path) -> None:
         "mechanism",
         "transfer",
     ]
+
+
+def test_one_cluster_is_degenerate_not_a_crash(tmp_path: Path) -> None:
+    card = run_spec(tmp_path, {"heldout.jsonl": jsonl(good_rows(1, 3))})
+    assert card["precondition"] == {
+        "installed_gap": None,
+        "installed": False,
+        "reason": "`h` has 1 question cluster; at least 2 needed",
+    }
+    assert card["diagnostics"]["reliability"]["status"] == "not_evaluable"
+
+
+def test_few_clusters_are_warned(tmp_path: Path) -> None:
+    card = run_spec(tmp_path, {"heldout.jsonl": jsonl(good_rows(3, 2))})
+    assert (
+        "`h` has 3 question clusters (fewer than 20): its intervals are unreliable"
+        in card["warnings"]
+    )
