@@ -341,5 +341,4 @@ def test_readme_examples_are_valid_claims() -> None:
         claim, problems = decode_claim(tree)
         assert claim is not None, problems
         claims.append(claim)
-    assert claims[0].defense == claims[1].defense
-    assert claims[0].heldout == claims[1].heldout
+    assert claims[0] == claims[1]
