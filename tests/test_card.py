@@ -133,3 +133,49 @@ def test_reused_file_content_is_warned(tmp_path) -> None:
         "the same file content is read as records/heldout and records/transfer:same"
         in card["warnings"]
     )
+
+
+def _direct_statistics(path) -> dict[str, float]:
+    """acc per (arm, condition) straight from a canonical file, then the card's contrasts."""
+    import csv
+
+    text = path.read_text()
+    rows = (
+        list(csv.DictReader(text.splitlines()))
+        if path.suffix == ".csv"
+        else [json.loads(line) for line in text.splitlines()]
+    )
+    totals: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        totals.setdefault((row["arm"], row["condition"]), []).append(float(row["correct"]))
+    acc = {key: sum(v) / len(v) for key, v in totals.items()}
+    gap_u = acc["undefended", "deploy"] - acc["undefended", "eval"]
+    gap_d = acc["defended", "deploy"] - acc["defended", "eval"]
+    return {
+        "installed_gap": gap_u,
+        "delta_gap": gap_d - gap_u,
+        "delta_deploy": acc["defended", "deploy"] - acc["undefended", "deploy"],
+    }
+
+
+def test_card_estimates_match_a_direct_computation_from_the_files(cards) -> None:
+    data = SPECS / "example" / "data" / "safelora"
+    card = cards["safelora_relabel"]
+    heldout, fresh = (
+        _direct_statistics(data / "heldout.jsonl"),
+        _direct_statistics(data / "fresh.jsonl"),
+    )
+    d = card["diagnostics"]
+    assert card["precondition"]["installed_gap"]["estimate"] == pytest.approx(
+        heldout["installed_gap"]
+    )
+    assert d["reliability"]["delta_gap"]["estimate"] == pytest.approx(heldout["delta_gap"])
+    assert d["reliability"]["delta_deploy"]["estimate"] == pytest.approx(heldout["delta_deploy"])
+    assert d["fresh_generalization"]["delta_gap"]["estimate"] == pytest.approx(fresh["delta_gap"])
+    assert d["fresh_generalization"]["retention"] == pytest.approx(
+        fresh["delta_gap"] / heldout["delta_gap"]
+    )
+    sycophancy = _direct_statistics(data / "sycophancy.csv")
+    assert d["transfer"]["targets"][0]["delta_gap"]["estimate"] == pytest.approx(
+        sycophancy["delta_gap"]
+    )

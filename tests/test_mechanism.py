@@ -71,9 +71,16 @@ def _dense_updates(folder: Path) -> dict[str, tuple[np.ndarray, float]]:
 
 
 def _dense_signature(variant: str) -> tuple[float, float]:
+    energies = np.sum(list(_dense_energies(variant).values()), axis=0)
+    return math.sqrt(energies[2] / energies[0]), math.sqrt(energies[3] / energies[1])
+
+
+def _dense_energies(variant: str) -> dict[str, np.ndarray]:
+    """Per module (in_U, out_U, in_D, out_D), every dW materialised, P from a dense SVD."""
     u, d, r = (_dense_updates(ADAPTERS / variant / role) for role in ROLES)
-    energies = np.zeros(4)
+    per_module = {}
     for module, (dw_r, eps) in r.items():
+        energies = np.zeros(4)
         left, singular, _ = np.linalg.svd(dw_r, full_matrices=False)
         rtol = rank_tolerance(dw_r.shape, min(dw_r.shape[0], 4), eps)
         basis = left[:, singular > rtol * singular[0]]
@@ -82,7 +89,8 @@ def _dense_signature(variant: str) -> tuple[float, float]:
             inside = projector @ dw
             energies[2 * k] += np.sum(inside**2)
             energies[2 * k + 1] += np.sum((dw - inside) ** 2)
-    return math.sqrt(energies[2] / energies[0]), math.sqrt(energies[3] / energies[1])
+        per_module[module] = energies
+    return per_module
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -97,6 +105,11 @@ def test_signature_matches_dense_float64(variant: str) -> None:
     assert coverage == {"not_in_reference": [], "reference_only": []}
     assert signature.alpha_t == pytest.approx(alpha_t, rel=1e-9)
     assert signature.alpha_a == pytest.approx(alpha_a, rel=1e-9)
+    dense = _dense_energies(variant)
+    for module in modules:
+        expected = dense[module.name]
+        got = [module.in_u, module.out_u, module.in_d, module.out_d]
+        assert got == pytest.approx(list(expected), rel=1e-9), module.name
 
 
 def test_patterns_change_rank_and_scale() -> None:
