@@ -107,3 +107,16 @@ def test_spec_schema_rejects_what_the_decoder_rejects() -> None:
     for name in ("relabel_without_reason", "yaml_unknown_key"):
         document = yaml.safe_load((SPECS / "invalid" / f"{name}.yaml").read_text())
         assert list(validator.iter_errors(document)), name
+
+
+def test_grammar_and_schemas_ship_with_the_package() -> None:
+    """In CI accard is installed from a wheel: the data must come from inside the package."""
+    import accompiler
+    from accompiler._resources import grammar_path
+
+    package = Path(accompiler.__file__).resolve().parent
+    installed = "site-packages" in package.parts
+    assert grammar_path().is_file()
+    if installed:
+        assert grammar_path().is_relative_to(package / "_data")
+        assert (package / "_data" / "schemas" / "card.v1.schema.json").is_file()
