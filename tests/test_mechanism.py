@@ -379,3 +379,46 @@ def test_safelora_statistic_on_the_card(tmp_path: Path) -> None:
         assert row["cosine"] == pytest.approx(expected, rel=1e-9)
         assert row["projected"] == (expected <= 0.5)
     assert safelora["projected"] == sum(r["projected"] for r in safelora["modules"])
+
+
+def _rewrite(tmp_path: Path, variant: str, role: str, rename=None, transform=None) -> Path:
+    from safetensors.numpy import load_file, save_file
+
+    source = ADAPTERS / variant / role
+    tensors = load_file(str(source / "adapter_model.safetensors"))
+    if transform:
+        tensors = transform(tensors)
+    if rename:
+        tensors = {rename(k): v for k, v in tensors.items()}
+    target = tmp_path / f"{variant}-{role}"
+    target.mkdir()
+    shutil.copy(source / "adapter_config.json", target)
+    save_file(tensors, str(target / "adapter_model.safetensors"))
+    return target
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        lambda k: k.replace(".lora_A.", ".lora_A.default.").replace(".lora_B.", ".lora_B.default."),
+        lambda k: k.replace("lora_A", "lora_down").replace("lora_B", "lora_up"),
+        lambda k: k.removeprefix("base_model.model."),
+    ],
+    ids=["adapter-name", "down-up", "no-prefix"],
+)
+def test_other_key_spellings_give_the_same_signature(tmp_path: Path, spelling) -> None:
+    u, d, r = (_open(ADAPTERS / "fp32" / role) for role in ROLES)
+    expected = classify(measure(u, d, r)[0], 0.6)
+    renamed = _open(_rewrite(tmp_path, "fp32", "defended", rename=spelling))
+    assert classify(measure(u, renamed, r)[0], 0.6) == expected
+
+
+def test_shape_disagreement_names_the_module(tmp_path: Path) -> None:
+    def widen(tensors):
+        key = next(k for k in tensors if "layers.0.q_proj.lora_A" in k)
+        return {**tensors, key: np.concatenate([tensors[key], tensors[key]], axis=1)}
+
+    u, r = _open(ADAPTERS / "fp32" / "undefended"), _open(ADAPTERS / "fp32" / "reference")
+    d = _open(_rewrite(tmp_path, "fp32", "defended", transform=widen))
+    with pytest.raises(AdapterError, match=r"module `layers.0.q_proj` has different shapes"):
+        measure(u, d, r)
