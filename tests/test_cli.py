@@ -203,7 +203,7 @@ def test_diff_rejects_a_non_card(runner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
     result = runner.invoke(main, ["diff", str(bad), str(bad)])
-    assert result.exit_code == 2 and "not a version-1 Acceptance Card" in result.stderr
+    assert result.exit_code == 2 and "is not one this accard reads" in result.stderr
 
 
 def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
@@ -241,3 +241,10 @@ def test_unwritable_out_is_a_clear_problem(runner, tmp_path: Path) -> None:
 def test_negative_seed_is_a_usage_error(runner) -> None:
     result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--seed", "-1"])
     assert result.exit_code == 2 and "--seed" in result.stderr
+
+
+def test_validate_rejects_text_that_is_not_json(runner, tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text("not json")
+    result = runner.invoke(main, ["validate", str(card)])
+    assert result.exit_code == 2 and "not JSON" in result.stderr

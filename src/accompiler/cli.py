@@ -188,22 +188,7 @@ def check(
 @_guard
 def validate(card_path: Path) -> None:
     """Check that CARD is a valid Acceptance Card (schemas/card.v1.schema.json)."""
-    import json
-
-    from .card import validation_errors
-
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise click.ClickException(f"{card_path}: not JSON ({error})") from None
-    version = card.get("card_version") if isinstance(card, dict) else None
-    if version != "1":
-        click.echo(
-            f'{card_path}: card_version {version!r} is not one this accard reads (it reads "1")',
-            err=True,
-        )
-        sys.exit(2)
-    errors = validation_errors(card)
+    _card, errors = _load_card(card_path)
     for message in errors:
         click.echo(f"{card_path}: {message}", err=True)
     if errors:
@@ -235,6 +220,16 @@ def diff(old: Path, new: Path, as_json: bool) -> None:
 
 
 def _read_card(path: Path) -> dict[str, Any]:
+    card, errors = _load_card(path)
+    if errors:
+        click.echo(f"{path}: {errors[0]}", err=True)
+        sys.exit(2)
+    assert card is not None
+    return card
+
+
+def _load_card(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """A version-1 card and every schema error of it (first the most relevant)."""
     import json
 
     from .card import validation_errors
@@ -242,16 +237,11 @@ def _read_card(path: Path) -> dict[str, Any]:
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        click.echo(f"{path}: not JSON ({error})", err=True)
-        sys.exit(2)
-    if not isinstance(card, dict) or card.get("card_version") != "1":
-        click.echo(f"{path}: not a version-1 Acceptance Card", err=True)
-        sys.exit(2)
-    errors = validation_errors(card)
-    if errors:
-        click.echo(f"{path}: {errors[0]}", err=True)
-        sys.exit(2)
-    return card
+        return None, [f"not JSON ({error})"]
+    version = card.get("card_version") if isinstance(card, dict) else None
+    if version != "1":
+        return None, [f'card_version {version!r} is not one this accard reads (it reads "1")']
+    return card, validation_errors(card)
 
 
 class _Progress:

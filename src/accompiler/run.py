@@ -127,14 +127,7 @@ def _read_mechanism(
         return (
             None,
             "",
-            [
-                Problem(
-                    str(error),
-                    Span(plan.claim.adapters[0].path, 0),
-                    "see README, 'Adapters'",
-                    "claim.adapters",
-                )
-            ],
+            [Problem(str(error), None, "see README, 'Adapters'", "claim.adapters")],
         )
     return {"modules": modules, "coverage": coverage, "safelora": safelora}, "", []
 
