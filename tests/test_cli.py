@@ -248,3 +248,13 @@ def test_validate_rejects_text_that_is_not_json(runner, tmp_path: Path) -> None:
     card.write_text("not json")
     result = runner.invoke(main, ["validate", str(card)])
     assert result.exit_code == 2 and "not JSON" in result.stderr
+
+
+def test_show_renders_a_saved_card_like_check(runner, tmp_path: Path) -> None:
+    out = tmp_path / "card.json"
+    checked = runner.invoke(main, ["check", str(EXAMPLE / "safelora.ac"), "--out", str(out)])
+    shown = runner.invoke(main, ["show", str(out)])
+    assert shown.exit_code == checked.exit_code == 1
+    assert shown.stdout == checked.stdout
+    markdown = runner.invoke(main, ["show", "--format", "markdown", str(out)])
+    assert "| (c) mechanism | **fail** |" in markdown.stdout

@@ -197,6 +197,27 @@ def validate(card_path: Path) -> None:
 
 
 @main.command()
+@click.argument("card_path", metavar="CARD", type=SPEC)
+@click.option(
+    "--format",
+    "output_format",
+    default="text",
+    type=click.Choice(["text", "markdown", "latex", "html", "svg"]),
+    help="How to render the card.",
+)
+@_guard
+def show(card_path: Path, output_format: str) -> None:
+    """Render a card JSON (e.g. a submission's) without its data; it is validated first.
+    Exit 0 on a strict pass, 1 otherwise, 2 on an invalid card."""
+    from .render import render_card
+
+    card = _read_card(card_path)
+    click.echo(render_card(card, output_format))
+    if not card["verdict"]["strict"]["pass"]:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("old", type=SPEC)
 @click.argument("new", type=SPEC)
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
