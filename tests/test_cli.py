@@ -258,3 +258,29 @@ def test_show_renders_a_saved_card_like_check(runner, tmp_path: Path) -> None:
     assert shown.stdout == checked.stdout
     markdown = runner.invoke(main, ["show", "--format", "markdown", str(out)])
     assert "| (c) mechanism | **fail** |" in markdown.stdout
+
+
+def test_reproduce_a_submitted_card(runner, tmp_path: Path, example_copy: Path) -> None:
+    out = tmp_path / "card.json"
+    runner.invoke(main, ["check", str(example_copy / "oracle.ac"), "--out", str(out)])
+    same = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
+    assert same.exit_code == 0 and "reproduced byte for byte" in same.stdout
+    tampered = json.loads(out.read_text())
+    tampered["diagnostics"]["reliability"]["delta_gap"]["ci_high"] = -0.5
+    out.write_text(json.dumps(tampered, indent=2) + "\n")
+    caught = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
+    assert caught.exit_code == 1
+    assert "NOT reproduced" in caught.stdout
+    assert "$.diagnostics.reliability.delta_gap.ci_high" in caught.stdout
+
+
+def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Path) -> None:
+    out = tmp_path / "card.json"
+    runner.invoke(main, ["check", str(example_copy / "oracle.ac"), "--out", str(out)])
+    data = example_copy / "data" / "oracle" / "flattery.jsonl"
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    rows[-1]["correct"] = 1 - rows[-1]["correct"]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
+    assert result.exit_code == 1
+    assert "$.inputs['records/transfer:flattery']" in result.stdout

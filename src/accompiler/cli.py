@@ -146,29 +146,11 @@ def check(
     Exit 0 on a strict full-card pass, 1 when the card does not pass, 2 when the spec or
     an input is wrong (nothing is written), 3 on an internal error.
     """
-    from dataclasses import replace
-
     from .card import dumps, write_card
-    from .load import load_spec
-    from .plan import compile_plan
     from .render import render_card
-    from .run import run_plan
 
-    claim, sources = load_spec(spec)
     overrides = {k: v for k, v in (("seed", seed), ("resamples", resamples)) if v is not None}
-    if overrides:
-        claim = replace(claim, settings=replace(claim.settings, **overrides))
-    kept: dict[str, bytes] = {}
-    progress = _Progress()
-    progress("hashing inputs")
-    compiled, _ = compile_plan(claim, spec.parent, kept)
-    try:
-        card = run_plan(compiled, spec.parent, kept, on_step=progress)
-    except SpecError as error:
-        error.sources.update(sources)
-        raise
-    finally:
-        progress.done()
+    card = _compute_card(spec, overrides)
     if out is not None:
         try:
             write_card(card, out)
@@ -287,6 +269,52 @@ class _Progress:
     def done(self) -> None:
         if self.shown:
             click.echo("\r\x1b[2K", err=True, nl=False)
+
+
+def _compute_card(spec: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Load, plan and run a spec, with a progress line; SpecError carries the spec source."""
+    from dataclasses import replace
+
+    from .load import load_spec
+    from .plan import compile_plan
+    from .run import run_plan
+
+    claim, sources = load_spec(spec)
+    if overrides:
+        claim = replace(claim, settings=replace(claim.settings, **overrides))
+    kept: dict[str, bytes] = {}
+    progress = _Progress()
+    progress("hashing inputs")
+    compiled, _ = compile_plan(claim, spec.parent, kept)
+    try:
+        return run_plan(compiled, spec.parent, kept, on_step=progress)
+    except SpecError as error:
+        error.sources.update(sources)
+        raise
+    finally:
+        progress.done()
+
+
+@main.command()
+@click.argument("spec", type=SPEC)
+@click.argument("card_path", metavar="CARD", type=SPEC)
+@_guard
+def reproduce(spec: Path, card_path: Path) -> None:
+    """Recompute SPEC's card and compare it with CARD byte for byte (a journal's check that
+    a submitted card is what the submitted spec and data give). Exit 0 when identical, 1
+    when not (the differences are listed), 2 on a bad spec, input or card."""
+    from .card import dumps
+    from .diff import diff_cards, render_changes
+
+    submitted = _read_card(card_path)
+    card = _compute_card(spec, {})
+    if dumps(card) == card_path.read_text(encoding="utf-8"):
+        click.echo(f"{card_path}: reproduced byte for byte from {spec}")
+        return
+    changes = diff_cards(submitted, card)
+    click.echo(f"{card_path}: NOT reproduced from {spec}")
+    click.echo(render_changes(changes, str(card_path), f"recomputed from {spec}"))
+    sys.exit(1)
 
 
 def _write_atomic(path: Path, text: str) -> None:
