@@ -106,6 +106,13 @@ def test_signature_matches_dense_float64(variant: str) -> None:
     assert signature.alpha_t == pytest.approx(alpha_t, rel=1e-9)
     assert signature.alpha_a == pytest.approx(alpha_a, rel=1e-9)
     dense = _dense_energies(variant)
+    total_inside = sum(e[0] for e in dense.values())
+    from accompiler.diagnostics.mechanism import _per_module
+
+    for row in _per_module(modules):
+        assert row["share_of_attack_energy"] == pytest.approx(
+            dense[row["module"]][0] / total_inside, rel=1e-9
+        )
     for module in modules:
         expected = dense[module.name]
         got = [module.in_u, module.out_u, module.in_d, module.out_d]

@@ -66,8 +66,7 @@ def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
         datasets.append(("claim.fresh", claim.fresh))
     datasets += [(f"claim.transfer[{i}]", t) for i, t in enumerate(claim.transfer)]
     for prefix, data in datasets:
-        for key in ("file", "undefended", "defended"):
-            values = getattr(data, "files" if key == "file" else key)
+        for key, values in data.file_groups():
             named += [(f"{prefix}.{key}[{i}]", v.path, "records") for i, v in enumerate(values)]
     named += [(f"claim.adapters.{a.role}.path", a.path, "adapter") for a in claim.adapters]
     return named

@@ -28,23 +28,22 @@ def _changed_fields(claim: Claim) -> dict[str, str]:
     return {k: v for k, v in claim.records.fields if default[k] != v}
 
 
+def _entry(key: str, path: str, attribute: tuple[str, str] | None) -> list[str]:
+    """`key "path"`, with a one-attribute block when there is an attribute to state."""
+    if attribute is None:
+        return [f"  {key} {_q(path)}"]
+    return [f"  {key} {_q(path)} {{", f"    {attribute[0]} {attribute[1]}", "  }"]
+
+
 def _dataset_lines(data: DataSet) -> list[str]:
-    lines: list[str] = []
-    for key, files in (
-        ("file", data.files),
-        ("undefended", data.undefended),
-        ("defended", data.defended),
-    ):
-        for record in files:
-            if record.condition is None:
-                lines.append(f"  {key} {_q(record.path)}")
-            else:
-                lines += [
-                    f"  {key} {_q(record.path)} {{",
-                    f"    condition {record.condition}",
-                    "  }",
-                ]
-    return lines
+    return [
+        line
+        for key, files in data.file_groups()
+        for record in files
+        for line in _entry(
+            key, record.path, ("condition", record.condition) if record.condition else None
+        )
+    ]
 
 
 def claim_to_ac(claim: Claim) -> str:
@@ -73,14 +72,8 @@ def claim_to_ac(claim: Claim) -> str:
     if claim.adapters:
         body.append("adapters {")
         for adapter in claim.adapters:
-            if adapter.scale is None:
-                body.append(f"  {adapter.role} {_q(adapter.path)}")
-            else:
-                body += [
-                    f"  {adapter.role} {_q(adapter.path)} {{",
-                    f"    scale {_number(adapter.scale)}",
-                    "  }",
-                ]
+            scale = None if adapter.scale is None else ("scale", _number(adapter.scale))
+            body += _entry(adapter.role, adapter.path, scale)
         body.append("}")
     settings = _changed_settings(claim.settings)
     if settings:
@@ -92,11 +85,7 @@ def claim_to_ac(claim: Claim) -> str:
 
 def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {label: data.name} if label else {}
-    for key, values in (
-        ("file", data.files),
-        ("undefended", data.undefended),
-        ("defended", data.defended),
-    ):
+    for key, values in data.file_groups():
         if values:
             out[key] = [r.path if r.condition is None else vars(r) for r in values]
     return out

@@ -89,6 +89,10 @@ class DataSet:
     def arm_from_file(self) -> bool:
         return not self.files
 
+    def file_groups(self) -> tuple[tuple[str, tuple[RecordFile, ...]], ...]:
+        """(keyword, files) in spec order: `file` (arm in a field), then each arm's files."""
+        return (("file", self.files), ("undefended", self.undefended), ("defended", self.defended))
+
 
 @dataclass(frozen=True)
 class Adapter:

@@ -69,11 +69,8 @@ def _record_roles(data: DataSet) -> list[tuple[str, str]]:
     """records/<data set>[/<arm>][@<condition>]: what the file holds, as the run reads it."""
     key = dataset_key(data)
     roles = []
-    for arm, files in (
-        ("", data.files),
-        ("/undefended", data.undefended),
-        ("/defended", data.defended),
-    ):
+    for keyword, files in data.file_groups():
+        arm = "" if keyword == "file" else f"/{keyword}"
         for record in files:
             condition = f"@{record.condition}" if record.condition else ""
             roles.append((f"records/{key}{arm}{condition}", record.path))
