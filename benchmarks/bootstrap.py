@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accompiler.records.readers import read_jsonl
-from accompiler.records.table import SourceFile, build_table
+from accompiler.records import FORMATS, SourceFile, build_table
 from accompiler.stats.bootstrap import CONTRASTS, bootstrap_contrasts
 
 DATA = Path(__file__).resolve().parent.parent / "specs/example/data/safelora/heldout.jsonl"
@@ -39,10 +38,7 @@ DELTA = np.array(CONTRASTS["delta_gap"], dtype=float)
 def load() -> tuple[object, np.ndarray, np.ndarray, list[dict]]:
     data = DATA.read_bytes()
     table, problems = build_table(
-        [SourceFile(str(DATA), data, ".jsonl", None)],
-        FIELDS,
-        "canonical",
-        lambda s: read_jsonl(s.data),
+        [SourceFile(str(DATA), data, ".jsonl", None)], FIELDS, FORMATS["canonical"]
     )
     assert table is not None, problems
     rows = [json.loads(line) for line in data.decode().splitlines()]

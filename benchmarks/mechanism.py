@@ -31,8 +31,8 @@ import torch
 from safetensors.torch import save_file
 
 from accompiler.adapters import open_adapter
-from accompiler.diagnostics.mechanism import measure
-from accompiler.stats.signature import classify
+from accompiler.diagnostics.mechanism_inputs import measure
+from accompiler.stats.energy import classify
 
 HIDDEN, INTERMEDIATE, HEAD, Q_HEADS, KV_HEADS, RANK, ALPHA = 2304, 9216, 256, 8, 4, 16, 32
 MODULES = {  # name: (in, out)
@@ -104,7 +104,7 @@ def accard_signature(paths: dict[str, Path], hashed: bool = True) -> tuple[float
                 role,
             )
         )
-    modules, _ = measure(*adapters)
+    modules = list(measure(*adapters).modules)
     signature = classify(modules, 0.6)
     return signature.alpha_t, signature.alpha_a
 

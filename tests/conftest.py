@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from accompiler.card.document import schema_problems
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -19,6 +21,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite golden files from the current output; review the diff.",
     )
+
+
+def validation_errors(card: dict) -> list[str]:
+    """A card's schema violations as `$.path: message` lines, most relevant first."""
+    return [p.summary for p in schema_problems(card, "card.json")]
 
 
 @pytest.fixture

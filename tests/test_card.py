@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from accompiler.card import dumps, validation_errors
-from accompiler.load import load_spec
+from accompiler.canonical import dumps
+from accompiler.claim import load_spec
 from accompiler.plan import compile_plan
 from accompiler.run import run_plan
-from conftest import GOLDEN, SPECS
+from conftest import GOLDEN, SPECS, validation_errors
 
 EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))
 
@@ -20,7 +20,7 @@ EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))
 def card_of(spec: Path) -> dict:
     claim, _ = load_spec(spec)
     plan, _ = compile_plan(claim, spec.parent)
-    return run_plan(plan, spec.parent)
+    return run_plan(plan, spec.parent).document
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +110,8 @@ def test_card_json_has_no_nan_and_fixed_order(cards) -> None:
 def test_public_api_check_gives_the_cli_card(cards) -> None:
     import accompiler
 
-    assert accompiler.check(SPECS / "example" / "oracle.ac") == cards["oracle"]
-    assert accompiler.load_spec.__module__ == "accompiler.load"
+    assert accompiler.check(SPECS / "example" / "oracle.ac").document == cards["oracle"]
+    assert accompiler.load_spec.__module__ == "accompiler.claim.load"
     assert set(accompiler.__all__) >= {"check", "load_spec", "compile_plan", "run_plan"}
 
 

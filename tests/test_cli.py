@@ -103,7 +103,7 @@ def test_internal_error_exits_3_with_one_line(runner, monkeypatch: pytest.Monkey
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("accompiler.run.bootstrap_contrasts", broken)
+    monkeypatch.setattr("accompiler.run.datasets.bootstrap_contrasts", broken)
     result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac")])
     assert result.exit_code == 3
     assert result.stderr.strip().count("\n") == 0
@@ -223,14 +223,14 @@ def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
 def test_progress_only_on_a_terminal_after_the_delay(
     monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    from accompiler import cli
+    from accompiler.cli import _common
 
-    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
-    progress = cli._Progress(delay=0.0)
+    monkeypatch.setattr(_common.sys.stderr, "isatty", lambda: True, raising=False)
+    progress = _common.Progress(delay=0.0)
     progress("bootstrapping heldout")
     progress.done()
     assert "accard: bootstrapping heldout" in capsys.readouterr().err
-    quiet = cli._Progress(delay=3600.0)
+    quiet = _common.Progress(delay=3600.0)
     quiet("reading heldout")
     quiet.done()
     assert capsys.readouterr().err == ""

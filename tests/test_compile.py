@@ -9,8 +9,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from accompiler._resources import load_schema, schema_names
-from accompiler.load import load_spec
-from accompiler.plan import compile_plan, dumps, plan_to_json
+from accompiler.canonical import dumps
+from accompiler.claim import load_spec
+from accompiler.plan import compile_plan, plan_to_json
 from conftest import GOLDEN, SPECS
 
 EXAMPLES = sorted(p.stem for p in (SPECS / "example").glob("*.ac"))

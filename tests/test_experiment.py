@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from accompiler.card import dumps, validation_errors
+from accompiler.canonical import dumps
 from accompiler.cli import main
-from conftest import GOLDEN, ROOT
+from conftest import GOLDEN, ROOT, validation_errors
 
 EXAMPLE = ROOT / "examples" / "installed_gap" / "example"
 CELLS = sorted(p.name for p in EXAMPLE.iterdir() if (p / "claim.ac").exists())

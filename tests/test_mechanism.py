@@ -14,10 +14,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from accompiler.adapters import AdapterError, iter_modules, module_names, open_adapter
-from accompiler.diagnostics.mechanism import measure
+from accompiler.diagnostics.mechanism_inputs import measure
+from accompiler.stats.energy import ModuleEnergy, classify
 from accompiler.stats.signature import (
-    ModuleEnergy,
-    classify,
     rank_tolerance,
     reference_basis,
     reference_subspace,
@@ -98,7 +97,8 @@ def test_signature_matches_dense_float64(variant: str) -> None:
     if variant == "bin":
         pytest.importorskip("torch")
     u, d, r = (_open(ADAPTERS / variant / role) for role in ROLES)
-    modules, coverage = measure(u, d, r)
+    evidence = measure(u, d, r)
+    modules, coverage = list(evidence.modules), evidence.coverage_json()
     signature = classify(modules, 0.6)
     alpha_t, alpha_a = _dense_signature(variant)
     assert len(modules) == 6
@@ -107,9 +107,9 @@ def test_signature_matches_dense_float64(variant: str) -> None:
     assert signature.alpha_a == pytest.approx(alpha_a, rel=1e-9)
     dense = _dense_energies(variant)
     total_inside = sum(e[0] for e in dense.values())
-    from accompiler.diagnostics.mechanism import _per_module
+    from accompiler.diagnostics.mechanism import per_module
 
-    for row in _per_module(modules):
+    for row in per_module(evidence.modules):
         assert row["share_of_attack_energy"] == pytest.approx(
             dense[row["module"]][0] / total_inside, rel=1e-9
         )
@@ -415,9 +415,9 @@ def _rewrite(tmp_path: Path, variant: str, role: str, rename=None, transform=Non
 )
 def test_other_key_spellings_give_the_same_signature(tmp_path: Path, spelling) -> None:
     u, d, r = (_open(ADAPTERS / "fp32" / role) for role in ROLES)
-    expected = classify(measure(u, d, r)[0], 0.6)
+    expected = classify(list(measure(u, d, r).modules), 0.6)
     renamed = _open(_rewrite(tmp_path, "fp32", "defended", rename=spelling))
-    assert classify(measure(u, renamed, r)[0], 0.6) == expected
+    assert classify(list(measure(u, renamed, r).modules), 0.6) == expected
 
 
 def test_shape_disagreement_names_the_module(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accompiler.load import load_spec
+from accompiler.claim import load_spec
 from accompiler.plan import compile_plan
 from accompiler.problems import SpecError
 from accompiler.run import run_plan
@@ -69,7 +69,7 @@ def run_spec(
     spec.write_text(SPEC.format(records=records, files=names, extra=extra))
     claim, _ = load_spec(spec)
     plan, _ = compile_plan(claim, tmp_path)
-    return run_plan(plan, tmp_path)
+    return run_plan(plan, tmp_path).document
 
 
 def problems_of(tmp_path: Path, files: dict[str, bytes | str], **kwargs) -> list:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accompiler.records.formats import FORMATS
 from accompiler.records.table import SourceFile, build_table
 from accompiler.stats.bootstrap import (
     CONTRASTS,
@@ -51,9 +54,8 @@ def make_rows(
 
 def table_of(rows: list[dict[str, object]]):
     source = SourceFile("mem.jsonl", b"", ".jsonl", None)
-    table, problems = build_table(
-        [source], FIELDS, "canonical", lambda _s: enumerate(rows, start=1)
-    )
+    in_memory = replace(FORMATS["canonical"], read=lambda _data, _suffix: enumerate(rows, 1))
+    table, problems = build_table([source], FIELDS, in_memory)
     assert not problems, problems
     return table
 

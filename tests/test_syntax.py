@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from accompiler._resources import load_schema
-from accompiler.decode import decode_claim
-from accompiler.emit import claim_to_ac, claim_to_yaml
-from accompiler.ir import (
-    DEFAULT_FIELDS,
+from accompiler.canonical import dumps
+from accompiler.claim.decode import decode_claim
+from accompiler.claim.emit import claim_to_ac, claim_to_yaml
+from accompiler.claim.load import load_spec
+from accompiler.claim.model import (
     Adapter,
     Claim,
     DataSet,
@@ -22,13 +23,14 @@ from accompiler.ir import (
     RecordFile,
     Records,
     Relabel,
-    Settings,
 )
-from accompiler.load import load_spec, parse_spec
-from accompiler.plan import Plan, dumps, plan_to_json
+from accompiler.claim.settings import Settings
+from accompiler.plan import Plan, plan_to_json
 from accompiler.problems import SpecError
-from accompiler.syntax.dsl import _parser, parse_document
-from accompiler.syntax.fmt import format_document
+from accompiler.records.formats import FORMATS
+from accompiler.spec import parse_spec
+from accompiler.spec.dsl import _parser, parse_document
+from accompiler.spec.fmt import format_document
 from conftest import GOLDEN, ROOT, SPECS
 
 INVALID = sorted(p for p in (SPECS / "invalid").rglob("*") if p.suffix in (".ac", ".yaml"))
@@ -217,9 +219,9 @@ def claims(draw: st.DrawFn) -> Claim:
     relabel = draw(
         st.none() | st.builds(Relabel, st.sampled_from(["attack_targeted", "shrinkage"]), _text)
     )
-    record_format = draw(st.sampled_from(sorted(DEFAULT_FIELDS)))
+    record_format = draw(st.sampled_from(sorted(FORMATS)))
     fields = {
-        k: draw(st.sampled_from([v, f"x.{k}"])) for k, v in DEFAULT_FIELDS[record_format].items()
+        k: draw(st.sampled_from([v, f"x.{k}"])) for k, v in FORMATS[record_format].fields.items()
     }
     lm_filter = draw(st.none() | _text) if record_format == "lm_eval" else None
     transfer_names = draw(st.lists(_text, max_size=3, unique=True))
@@ -277,7 +279,7 @@ def test_convert_round_trips_both_ways(claim: Claim) -> None:
     assert via_yaml == claim
     assert _reparse(claim_to_yaml(via_ac), ".yaml") == claim
     assert claim_to_ac(via_yaml) == claim_to_ac(claim)
-    plans = {dumps(plan_to_json(Plan(c, (), ()))) for c in (claim, via_ac, via_yaml)}
+    plans = {dumps(plan_to_json(Plan(c, (), (), ()))) for c in (claim, via_ac, via_yaml)}
     assert len(plans) == 1
     written = yaml.safe_load(claim_to_yaml(claim))
     assert list(Draft202012Validator(load_schema("spec.v1")).iter_errors(written)) == []

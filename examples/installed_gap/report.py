@@ -15,20 +15,15 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from accompiler.card import write_card
-from accompiler.load import load_spec
-from accompiler.plan import compile_plan
-from accompiler.run import run_plan
+from accompiler import check
+from accompiler.card import Card, write_card
 
 HERE = Path(__file__).resolve().parent
 PUBLISHED = ("seed0_safelora", "seed0_weight_decay_1", "seed0_oracle_1")
 
 
 def card_of(spec: Path) -> dict:
-    claim, _ = load_spec(spec)
-    kept: dict[str, bytes] = {}
-    plan, _ = compile_plan(claim, spec.parent, kept)
-    return run_plan(plan, spec.parent, kept)
+    return check(spec).document
 
 
 def interval(value: dict | None) -> str:
@@ -106,7 +101,7 @@ def main() -> None:
     for cell in cells:
         spec = args.out / cell["spec"]
         cards[cell["cell"]] = card_of(spec)
-        write_card(cards[cell["cell"]], spec.parent / "card.json")
+        write_card(Card(cards[cell["cell"]]), spec.parent / "card.json")
     first = cards[cells[0]["cell"]]
     boot = first["settings"]["bootstrap"]
     lines = [

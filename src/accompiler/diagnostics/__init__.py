@@ -1,16 +1,20 @@
-"""The four diagnostics of the protocol, by their card field names."""
+"""The protocol's diagnostics, one registry entry each, by their card field names. Plans,
+verdicts, counts and every renderer take their list from DIAGNOSTICS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from . import fresh_generalization, mechanism, reliability, transfer
-from .context import RunContext
+from .context import DataSetResult, RunContext
+from .registry import Diagnostic
 
-DIAGNOSTICS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
-    "reliability": reliability.run,
-    "fresh_generalization": fresh_generalization.run,
-    "mechanism": mechanism.run,
-    "transfer": transfer.run,
+DIAGNOSTICS: dict[str, Diagnostic] = {
+    d.name: d
+    for d in (
+        reliability.DIAGNOSTIC,
+        fresh_generalization.DIAGNOSTIC,
+        mechanism.DIAGNOSTIC,
+        transfer.DIAGNOSTIC,
+    )
 }
+
+__all__ = ["DIAGNOSTICS", "DataSetResult", "Diagnostic", "RunContext"]

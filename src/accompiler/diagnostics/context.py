@@ -1,12 +1,13 @@
-"""What the diagnostics read: bootstrapped data sets and the adapter signature."""
+"""What the diagnostics read: bootstrapped data sets and what a diagnostic prepared."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..ir import Claim
-from ..stats.bootstrap import BootstrapResult, Interval
+from ..claim.model import Claim
+from ..stats.intervals import BootstrapResult, Interval
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class DataSetResult:
 class RunContext:
     claim: Claim
     datasets: dict[str, DataSetResult]
-    mechanism: dict[str, Any] | None
-    mechanism_reason: str = ""
+    prepared: Mapping[str, Any] = field(default_factory=dict)
+    """What each diagnostic's `prepare` step returned, by diagnostic name."""
 
 
 def interval_json(result: DataSetResult, name: str) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..claim.model import Claim
 from .context import RunContext, interval_json, upper_below_zero
+from .registry import Diagnostic
 
 
 def run(context: RunContext) -> dict[str, Any]:
@@ -49,3 +51,22 @@ def run(context: RunContext) -> dict[str, Any]:
         "retention": retention,
         "reason": reason,
     }
+
+
+def _reads(_claim: Claim) -> tuple[str, ...]:
+    return ("records.heldout", "records.fresh")
+
+
+def _unavailable(claim: Claim) -> str:
+    return "" if claim.fresh else "the claim declares no fresh-subject records"
+
+
+DIAGNOSTIC = Diagnostic(
+    "fresh_generalization",
+    "b",
+    "fresh generalisation",
+    ("delta_gap_fresh", "retention"),
+    _reads,
+    _unavailable,
+    run,
+)

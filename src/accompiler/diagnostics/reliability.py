@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..claim.model import Claim
 from .context import RunContext, interval_json, upper_below_zero
+from .registry import Diagnostic
 
 
 def run(context: RunContext) -> dict[str, Any]:
@@ -50,3 +52,22 @@ def _deploy_cost_gate(context: RunContext) -> dict[str, Any] | None:
         "pass": passed,
         "reason": reason,
     }
+
+
+def _reads(_claim: Claim) -> tuple[str, ...]:
+    return ("records.heldout",)
+
+
+def _always(_claim: Claim) -> str:
+    return ""
+
+
+DIAGNOSTIC = Diagnostic(
+    "reliability",
+    "a",
+    "reliability",
+    ("delta_gap", "delta_deploy"),
+    _reads,
+    _always,
+    run,
+)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..claim.model import Claim
 from .context import RunContext, interval_json, upper_below_zero
+from .registry import Diagnostic, Section
 
 
 def _target(context: RunContext, key: str) -> dict[str, Any]:
@@ -55,3 +57,27 @@ def run(context: RunContext) -> dict[str, Any]:
         "targets": targets,
         "reason": reason,
     }
+
+
+def _reads(claim: Claim) -> tuple[str, ...]:
+    return tuple(f"records.{t.key}" for t in claim.transfer)
+
+
+def _unavailable(claim: Claim) -> str:
+    return "" if claim.transfer else "the claim declares no transfer target"
+
+
+def _permissive(section: Section) -> str:
+    return str(section["permissive_status"])
+
+
+DIAGNOSTIC = Diagnostic(
+    "transfer",
+    "d",
+    "transfer",
+    ("delta_gap per target",),
+    _reads,
+    _unavailable,
+    run,
+    permissive=_permissive,
+)

@@ -119,16 +119,5 @@ def _text(data: bytes) -> str:
         raise ReadError(f"not UTF-8 text (byte {error.start})") from None
 
 
-def read_rows(data: bytes, suffix: str, record_format: str) -> Iterator[Row]:
-    """Rows of one record file, dispatched on format and file suffix."""
-    if record_format == "inspect":
-        return read_inspect(data, suffix)
-    if suffix == ".csv":
-        return read_csv(data)
-    if suffix == ".parquet":
-        return read_parquet(data)
-    return read_jsonl(data)
-
-
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,17 +11,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..problems import MAX_REPORTED, Problem
+from ..protocol import ARMS, CELLS, CONDITIONS
 from ..span import Span
-from ..stats.bootstrap import CELLS
-from .readers import ReadError, is_missing
-
-CONDITIONS = ("deploy", "eval")
-LM_EVAL_FILTER_HINT = (
-    '; lm-eval logs a doc once per filter: choose one with `filter "name"` in the records block'
-)
-ARMS = ("undefended", "defended")
-# inspect_ai's value_to_float convention for string scores.
-INSPECT_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
+from .formats import RecordFormat
+from .readers import ReadError, Row, is_missing
 
 
 @dataclass(frozen=True)
@@ -91,25 +84,6 @@ def _text_field(value: Any) -> str | None:
     return None
 
 
-def _score(value: Any, record_format: str) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        if record_format == "inspect" and value in INSPECT_SCORES:
-            return INSPECT_SCORES[value]
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, (int, float)):
-        try:
-            number = float(value)
-        except OverflowError:  # an integer beyond float range
-            return None
-        return None if math.isinf(number) else number
-    return None
-
-
 def _score_fault(raw: Any, score: float | None) -> str:
     if raw is None or raw == "":
         return "is missing"
@@ -131,7 +105,7 @@ def _parse_row(
     row: Any,
     fields: dict[str, str],
     parts: dict[str, tuple[str, ...]],
-    record_format: str,
+    record_format: RecordFormat,
     out: _Collector,
 ) -> tuple[str, str, str, int, int, float] | None:
     def problem(summary: str, detail: str, field: str = "") -> None:
@@ -156,7 +130,7 @@ def _parse_row(
         problem(f"unknown arm {arm!r}", "expected undefended or defended", fields["arm"])
         return None
     raw = _lookup(row, parts["correct"])
-    score = _score(raw, record_format)
+    score = record_format.score(raw)
     if score is None or math.isnan(score) or not 0 <= score <= 1:
         problem(
             f"score {_score_fault(raw, score)}",
@@ -170,8 +144,7 @@ def _parse_row(
 def build_table(
     sources: list[SourceFile],
     fields: dict[str, str],
-    record_format: str,
-    rows_of: Any,
+    record_format: RecordFormat,
     lm_filter: str | None = None,
 ) -> tuple[ClusterTable | None, list[Problem]]:
     """Validate every row of a data set's files and sum it into a ClusterTable."""
@@ -185,7 +158,7 @@ def build_table(
                 source,
                 fields,
                 record_format,
-                _selected(rows_of, lm_filter, out),
+                _selected(record_format, lm_filter, out),
                 out,
                 items,
                 first_seen,
@@ -207,12 +180,20 @@ def build_table(
     return _sum_table(items, subjects), []
 
 
-def _selected(rows_of: Any, lm_filter: str | None, out: _Collector) -> Any:
-    """The rows of one lm-eval filter (lm-eval logs each doc once per filter)."""
+RowsOf = Callable[[SourceFile], Iterator[Row]]
+
+
+def _selected(record_format: RecordFormat, lm_filter: str | None, out: _Collector) -> RowsOf:
+    """The rows of a file; of one filter only when the claim names one (lm-eval logs each
+    doc once per filter)."""
+
+    def rows_of(source: SourceFile) -> Iterator[Row]:
+        return record_format.read(source.data, source.suffix)
+
     if lm_filter is None:
         return rows_of
 
-    def rows(source: SourceFile) -> Iterator[tuple[int | str, Any]]:
+    def rows(source: SourceFile) -> Iterator[Row]:
         kept = 0
         for row_id, row in rows_of(source):
             if isinstance(row, dict) and "filter" not in row:
@@ -243,15 +224,15 @@ def _selected(rows_of: Any, lm_filter: str | None, out: _Collector) -> Any:
 def _read_source(
     source: SourceFile,
     fields: dict[str, str],
-    record_format: str,
-    rows_of: Any,
+    record_format: RecordFormat,
+    rows_of: RowsOf,
     out: _Collector,
     items: dict[Any, list[float]],
     first_seen: dict[Any, tuple[str, int | str]],
     subjects: dict[str, tuple[str, str, int | str]],
 ) -> None:
     parts = {name: tuple(path.split(".")) for name, path in fields.items()}
-    repeats_allowed = record_format == "inspect"  # epochs of one sample share a key
+    repeats_allowed = record_format.repeats_are_epochs
     count = 0
     try:
         for row_id, row in rows_of(source):
@@ -284,7 +265,7 @@ def _read_source(
                         f"duplicate item {_describe(key)}",
                         _span(source.path, row_id),
                         f"first seen at {_span(*first_seen[key]).location()}"
-                        + (LM_EVAL_FILTER_HINT if record_format == "lm_eval" else ""),
+                        + record_format.duplicate_hint,
                     )
                 )
     except ReadError as error:

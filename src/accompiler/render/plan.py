@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-LETTERS = {
-    "reliability": "(a)",
-    "fresh_generalization": "(b)",
-    "mechanism": "(c)",
-    "transfer": "(d)",
-}
+from ..diagnostics import DIAGNOSTICS
 
 
 def _size(size: int) -> str:
@@ -57,7 +52,8 @@ def render_plan(plan: dict[str, Any]) -> str:
         if step["kind"] != "diagnostic":
             lines.append(f"  load + bootstrap  {step['name'].removeprefix('records.')}")
             continue
-        label = f"{LETTERS[step['name']]} {step['name']}"
+        entry = DIAGNOSTICS.get(step["name"])
+        label = entry.label if entry else step["name"]
         if step["status"] == "not_evaluable":
             lines.append(f"  {label:<26} not evaluable: {step['reason']}")
         else:

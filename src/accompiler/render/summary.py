@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-TITLES = {
-    "reliability": "(a) reliability",
-    "fresh_generalization": "(b) fresh generalisation",
-    "mechanism": "(c) mechanism",
-    "transfer": "(d) transfer",
-}
+from ..diagnostics import DIAGNOSTICS
 
 
 @dataclass(frozen=True)
 class Row:
+    name: str
     title: str
     status: str
     figure: str
@@ -31,22 +28,28 @@ def number(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.3f}"
 
 
-def _figure(name: str, section: dict[str, Any]) -> str:
-    if name == "reliability":
-        return interval(section["delta_gap"])
-    if name == "fresh_generalization":
-        text = interval(section["delta_gap"])
-        if section["retention"] is not None:
-            text += f", retention {section['retention']:.2f} (τ {section['tau_fresh']})"
-        return text
-    if name == "mechanism":
-        if section["measured"] is None:
-            return f"claimed {section['claimed']}"
-        return (
-            f"measured {section['measured']} (ρ_AT {number(section['rho_at'])}, "
-            f"α_T {number(section['alpha_t'])}, α_A {number(section['alpha_a'])}; "
-            f"claimed {section['claimed']})"
-        )
+def _reliability(section: dict[str, Any]) -> str:
+    return interval(section["delta_gap"])
+
+
+def _fresh(section: dict[str, Any]) -> str:
+    text = interval(section["delta_gap"])
+    if section["retention"] is not None:
+        text += f", retention {section['retention']:.2f} (τ {section['tau_fresh']})"
+    return text
+
+
+def _mechanism(section: dict[str, Any]) -> str:
+    if section["measured"] is None:
+        return f"claimed {section['claimed']}"
+    return (
+        f"measured {section['measured']} (ρ_AT {number(section['rho_at'])}, "
+        f"α_T {number(section['alpha_t'])}, α_A {number(section['alpha_a'])}; "
+        f"claimed {section['claimed']})"
+    )
+
+
+def _transfer(section: dict[str, Any]) -> str:
     parts = [
         f"{t['name']}: {t['status']}" + (f" {interval(t['delta_gap'])}" if t["delta_gap"] else "")
         for t in section["targets"]
@@ -54,10 +57,33 @@ def _figure(name: str, section: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _any_interval(section: dict[str, Any]) -> str:
+    """A diagnostic without a figure of its own shows its first interval, if any."""
+    first = next((v for v in section.values() if isinstance(v, dict) and "ci_low" in v), None)
+    return interval(first, "estimate") if first else ""
+
+
+FIGURES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "reliability": _reliability,
+    "fresh_generalization": _fresh,
+    "mechanism": _mechanism,
+    "transfer": _transfer,
+}
+
+
 def rows(card: dict[str, Any]) -> list[Row]:
+    """One row per diagnostic the card holds, in registry order, titled by the registry."""
+    found = card["diagnostics"]
     return [
-        Row(TITLES[name], section["status"], _figure(name, section), section["reason"])
-        for name, section in card["diagnostics"].items()
+        Row(
+            name,
+            entry.label,
+            found[name]["status"],
+            FIGURES.get(name, _any_interval)(found[name]),
+            found[name]["reason"],
+        )
+        for name, entry in DIAGNOSTICS.items()
+        if name in found
     ]
 
 
@@ -75,8 +101,10 @@ def safelora_line(card: dict[str, Any]) -> str:
 def verdict_line(card: dict[str, Any]) -> str:
     strict, permissive = card["verdict"]["strict"], card["verdict"]["permissive"]
 
+    total = len(card["diagnostics"])
+
     def word(v: dict[str, Any]) -> str:
-        return f"{'PASS' if v['pass'] else 'FAIL'} ({v['passed']}/4 pass)"
+        return f"{'PASS' if v['pass'] else 'FAIL'} ({v['passed']}/{total} pass)"
 
     return f"strict {word(strict)} · permissive {word(permissive)}"
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from ..diagnostics import DIAGNOSTICS
+
 WIDTH, HEIGHT, PANEL, MARGIN = 760, 380, 300, 50
 
 
@@ -62,19 +64,28 @@ def _span(values: list[float], pad: float = 0.05) -> tuple[float, float]:
 STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c0392b", "not_evaluable": "#888888", "": "#1f6f8b"}
 
 
+def _letter(name: str) -> str:
+    return f"({DIAGNOSTICS[name].letter})"
+
+
 def _rows(card: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     d = card["diagnostics"]
     rows = [
         ("installed gap (held-out)", card["precondition"]["installed_gap"], ""),
-        ("(a) Δgap held-out", d["reliability"]["delta_gap"], d["reliability"]["status"]),
         (
-            "(b) Δgap fresh",
+            f"{_letter('reliability')} Δgap held-out",
+            d["reliability"]["delta_gap"],
+            d["reliability"]["status"],
+        ),
+        (
+            f"{_letter('fresh_generalization')} Δgap fresh",
             d["fresh_generalization"]["delta_gap"],
             d["fresh_generalization"]["status"],
         ),
     ]
     rows += [
-        (f"(d) Δgap {t['name']}", t["delta_gap"], t["status"]) for t in d["transfer"]["targets"]
+        (f"{_letter('transfer')} Δgap {t['name']}", t["delta_gap"], t["status"])
+        for t in d["transfer"]["targets"]
     ]
     rows.append(("Δdeploy held-out", d["reliability"]["delta_deploy"], ""))
     return [r for r in rows if r[1] is not None]
@@ -129,7 +140,8 @@ def _signature_panel(card: dict[str, Any]) -> list[str]:
         f'y2="{axes.y(top):.1f}" stroke="#999" stroke-dasharray="4 3"/>'
     )
     x, y = axes.x(mechanism["alpha_a"]), axes.y(mechanism["alpha_t"])
-    parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#c0392b"/>')
+    colour = STATUS_COLOURS[mechanism["status"]]
+    parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
     parts.append(
         f'<text x="{x + 7:.1f}" y="{y - 7:.1f}">{escape(str(mechanism["measured"]))}</text>'
     )
@@ -144,7 +156,7 @@ def render(card: dict[str, Any]) -> str:
     claim, verdict = card["claim"], card["verdict"]["strict"]
     title = (
         f"{claim['defense']} — claims {claim['mechanism_claimed']} — strict "
-        f"{'PASS' if verdict['pass'] else 'FAIL'} ({verdict['passed']}/4)"
+        f"{'PASS' if verdict['pass'] else 'FAIL'} ({verdict['passed']}/{len(card['diagnostics'])})"
     )
     body = _reduction_panel(card) + _signature_panel(card)
     return (

@@ -24,7 +24,7 @@ def render(card: dict[str, Any]) -> str:
         lines.append(f"{MARKS[row.status]}  {row.title:<26} {row.figure}")
         if row.status != "pass" and row.reason:
             lines.append(f"      {'':<26} ↳ {row.reason}")
-        if row.title.startswith("(c)") and safelora_line(card):
+        if row.name == "mechanism" and safelora_line(card):
             lines.append(f"      {'':<26} ↳ {safelora_line(card)}")
     cost = deploy_line(card)
     lines += [

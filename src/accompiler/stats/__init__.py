@@ -1,0 +1,1 @@
+"""Numbers: the question-clustered bootstrap, the adapter algebra, the signature's rules."""

@@ -1,26 +1,21 @@
 """Per-cluster sums -> question-clustered paired bootstrap intervals (and the analytic check).
 
-Cells are ordered (undefended, deploy), (undefended, eval), (defended, deploy), (defended,
-eval). Every statistic here is a linear contrast of the four cell accuracies, each an
-item-weighted mean, so one (B, clusters) matrix of cluster multiplicities gives all of them.
+Cells are ordered as protocol.CELLS: (undefended, deploy), (undefended, eval), (defended,
+deploy), (defended, eval). Every statistic here is a linear contrast of the four cell
+accuracies, each an item-weighted mean, so one (B, clusters) matrix of cluster
+multiplicities gives all of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .intervals import BootstrapResult, Interval
 from .tdist import t_quantile
 
-CELLS = (
-    ("undefended", "deploy"),
-    ("undefended", "eval"),
-    ("defended", "deploy"),
-    ("defended", "eval"),
-)
 CONTRASTS: dict[str, tuple[float, float, float, float]] = {
     "installed_gap": (1, -1, 0, 0),
     "defended_gap": (0, 0, 1, -1),
@@ -28,32 +23,6 @@ CONTRASTS: dict[str, tuple[float, float, float, float]] = {
     "delta_deploy": (-1, 0, 1, 0),
 }
 _BATCH_ELEMENTS = 1 << 22
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate (full sample) with its bootstrap CI and the analytic cross-check."""
-
-    estimate: float
-    ci_low: float
-    ci_high: float
-    mc_error_low: float
-    mc_error_high: float
-    se_cluster: float
-    t_low: float
-    t_high: float
-    sign_disagreement: bool
-
-
-@dataclass(frozen=True)
-class BootstrapResult:
-    intervals: dict[str, Interval]
-    accuracies: tuple[float, float, float, float]
-    clusters: int
-    items: int
-    resamples: int
-    confidence: float
-    seed: int
 
 
 def _bootstrap_iv(

@@ -1,4 +1,4 @@
-"""LoRA factors -> the mechanism signature (alpha_T, alpha_A, rho_AT) with r x r algebra.
+"""LoRA factors -> energies inside and outside the reference subspace, with r x r algebra.
 
 dW = s B A is never formed, nor any out x r orthonormal basis: the reference's column space
 is found from r x r Gram matrices, and ||Q^T X||_F^2 for X = s B A is
@@ -12,32 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-
-# Energies at or below this fraction of the update's total energy count as none at all: the
-# outside energy is total - inside, exact only to about 1e-14 of the total.
-ZERO_ENERGY = 1e-10
-
-
-@dataclass(frozen=True)
-class ModuleEnergy:
-    """Squared Frobenius norms of one module's U and D updates inside/outside R's space."""
-
-    name: str
-    reference_rank: int
-    in_u: float
-    out_u: float
-    in_d: float
-    out_d: float
-
-
-@dataclass(frozen=True)
-class Signature:
-    alpha_t: float | None
-    alpha_a: float | None
-    rho_at: float | None
-    measured: str | None
-    reason: str
-
 
 GRAM_FLOOR = 1e-7
 """Singular values are found from r x r Gram matrices, which resolve them only down to
@@ -132,58 +106,3 @@ def safelora_cosine(
     if moved_norm <= 0 or update_norm <= 0:
         return None
     return inner / math.sqrt(moved_norm * update_norm)
-
-
-def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
-    """Aggregate module energies into alpha_T, alpha_A, rho_AT and the measured class.
-
-    Degenerate rules: U with no energy inside (or outside) the reference space leaves
-    alpha_T (alpha_A) undefined: not evaluable. A zero D update is a uniform removal:
-    alpha_T = alpha_A = 0, rho_AT undefined, class `shrinkage`. alpha_A = 0 < alpha_T makes
-    rho_AT infinite (reported as null): never `attack_targeted`.
-    """
-    in_u, out_u = sum(m.in_u for m in modules), sum(m.out_u for m in modules)
-    in_d, out_d = sum(m.in_d for m in modules), sum(m.out_d for m in modules)
-    total_u = in_u + out_u
-    if total_u <= 0 or in_u <= ZERO_ENERGY * total_u:
-        return Signature(
-            None,
-            None,
-            None,
-            None,
-            "the undefended update has no energy inside "
-            "the reference attack subspace, so alpha_T is undefined",
-        )
-    if out_u <= ZERO_ENERGY * total_u:
-        return Signature(
-            None,
-            None,
-            None,
-            None,
-            "the undefended update has no energy outside "
-            "the reference attack subspace, so alpha_A is undefined",
-        )
-    alpha_t, alpha_a = math.sqrt(in_d / in_u), math.sqrt(out_d / out_u)
-    if in_d + out_d <= ZERO_ENERGY * total_u:
-        return Signature(
-            0.0,
-            0.0,
-            None,
-            "shrinkage",
-            "the defended update is zero: the whole "
-            "update was removed uniformly (rho_AT undefined; coded shrinkage)",
-        )
-    if alpha_a == 0:
-        measured = "shrinkage" if alpha_t < 1 else "none"
-        return Signature(
-            alpha_t,
-            alpha_a,
-            None,
-            measured,
-            "alpha_A is 0, so rho_AT is infinite (not attack-targeted)",
-        )
-    rho = alpha_t / alpha_a
-    measured = (
-        "attack_targeted" if rho < rho_threshold else ("shrinkage" if alpha_t < 1 else "none")
-    )
-    return Signature(alpha_t, alpha_a, rho, measured, "")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ir import (
+from ..problems import Problem, did_you_mean
+from ..protocol import CONDITIONS, MECHANISM_CLASSES
+from ..records.formats import FORMATS, RECORD_FIELDS
+from ..span import Span
+from ..spec.ast import Key, Mapping, Node, Scalar, Sequence
+from .model import (
     ADAPTER_ROLES,
-    CONDITIONS,
-    DEFAULT_FIELDS,
     LANGUAGE_VERSION,
-    MECHANISM_CLASSES,
-    RECORD_FIELDS,
-    RECORD_FORMATS,
     WEIGHT_ROLES,
     Adapter,
     Claim,
@@ -23,11 +22,8 @@ from .ir import (
     RecordFile,
     Records,
     Relabel,
-    Settings,
 )
-from .problems import Problem, did_you_mean
-from .span import Span
-from .syntax.ast import Key, Mapping, Node, Scalar, Sequence
+from .settings import SETTINGS, Settings
 
 
 @dataclass
@@ -95,26 +91,19 @@ class _Fields:
         self,
         key: str,
         default: Any,
-        check: Callable[[float], bool],
+        fault: Callable[[Any], str],
         rule: str,
-        integer: bool = False,
     ) -> Any:
+        """A number that `fault` accepts ('' = no fault); `rule` is the help on a fault."""
         node = self.one(key)
         if node is None:
             return default
-        value = node.value if isinstance(node, Scalar) and node.kind == "number" else None
-        if (
-            not isinstance(value, (int, float))
-            or isinstance(value, bool)
-            or (integer and not isinstance(value, int))
-        ):
-            kind = "a whole number" if integer else "a number"
-            self.error(f"`{key}` must be {kind}", node.span, key, rule)
+        value = node.value if isinstance(node, Scalar) and node.kind != "string" else None
+        problem = fault(value)
+        if problem:
+            self.error(problem, node.span, key, rule)
             return default
-        if abs(value) > 1e300 or not math.isfinite(value) or not check(value):
-            self.error(f"`{key}` is out of range: {value}", node.span, key, rule)
-            return default
-        return value if integer else float(value)
+        return value
 
     def record_files(self, key: str) -> tuple[RecordFile, ...]:
         """`key "path"` entries, each optionally `{ condition deploy|eval }`."""
@@ -192,12 +181,22 @@ def _claim(body: _Fields, spans: dict[str, Span]) -> Claim | None:
     fresh = _dataset(fresh_fields, "fresh", None) if fresh_fields else None
     transfer = _transfers(body)
     adapters = _adapters(body.mapping("adapters"))
-    settings = _settings(body.mapping("settings"))
+    settings, written = _settings(body.mapping("settings"))
     body.finish()
     if defense is None or heldout is None:
         return None
     return Claim(
-        title, defense, model, records, heldout, fresh, transfer, adapters, settings, spans=spans
+        title,
+        defense,
+        model,
+        records,
+        heldout,
+        fresh,
+        transfer,
+        adapters,
+        settings,
+        spans=spans,
+        written_settings=written,
     )
 
 
@@ -227,13 +226,13 @@ def _defense(fields: _Fields | None) -> Defense | None:
 def _records(body: _Fields) -> Records:
     fields = body.mapping("records")
     if fields is None:
-        return Records("canonical", tuple(DEFAULT_FIELDS["canonical"].items()))
-    record_format = fields.choice("format", RECORD_FORMATS) or "canonical"
-    mapping = dict(DEFAULT_FIELDS[record_format])
+        return Records.default()
+    record_format = fields.choice("format", tuple(FORMATS)) or "canonical"
+    mapping = dict(FORMATS[record_format].fields)
     for name in RECORD_FIELDS:
         mapping[name] = fields.text(name, default=mapping[name])
     chosen = fields.text("filter") or None
-    if chosen is not None and record_format != "lm_eval":
+    if chosen is not None and not FORMATS[record_format].filtered:
         fields.error(
             "`filter` applies to lm_eval records only",
             fields.node.span,
@@ -301,7 +300,7 @@ def _adapters(fields: _Fields | None) -> tuple[Adapter, ...]:
         if sub is None:
             continue
         path = sub.text("path", required=True)
-        scale = sub.number("scale", None, lambda v: v > 0, "a positive LoRA scale (alpha / r)")
+        scale = sub.number("scale", None, _positive_scale, "a positive LoRA scale (alpha / r)")
         sub.finish()
         adapters.append(Adapter(role, path, scale))
     weights = [(role, fields.text(role)) for role in WEIGHT_ROLES]
@@ -318,53 +317,20 @@ def _adapters(fields: _Fields | None) -> tuple[Adapter, ...]:
     return tuple(adapters)
 
 
-def _settings(fields: _Fields | None) -> Settings:
+def _positive_scale(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "`scale` must be a number"
+    return "" if 0 < value <= 1e300 else f"`scale` is out of range: {value}"
+
+
+def _settings(fields: _Fields | None) -> tuple[Settings, frozenset[str]]:
+    """The settings block, every entry checked by its declaration; and the names written."""
     if fields is None:
-        return Settings()
-    default = Settings()
-    settings = Settings(
-        resamples=fields.number(
-            "resamples",
-            default.resamples,
-            lambda v: 1000 <= v <= 1_000_000,
-            "at least 1000 and at most 1000000 resamples",
-            integer=True,
-        ),
-        confidence=fields.number(
-            "confidence", default.confidence, lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.95"
-        ),
-        seed=fields.number(
-            "seed",
-            default.seed,
-            lambda v: 0 <= v < 2**63,
-            "a non-negative whole number",
-            integer=True,
-        ),
-        tau_fresh=fields.number(
-            "tau_fresh", default.tau_fresh, lambda v: 0 < v <= 1, "a retention threshold in (0, 1]"
-        ),
-        rho_at=fields.number(
-            "rho_at", default.rho_at, lambda v: v > 0, "a positive rho_AT threshold, e.g. 0.6"
-        ),
-        max_deploy_cost=fields.number(
-            "max_deploy_cost", None, lambda v: 0 <= v <= 1, "an accuracy cost in [0, 1]"
-        ),
-        min_clusters=fields.number(
-            "min_clusters",
-            default.min_clusters,
-            lambda v: v >= 2,
-            "at least 2 question clusters",
-            integer=True,
-        ),
-        safelora_threshold=fields.number(
-            "safelora_threshold",
-            default.safelora_threshold,
-            lambda v: -1 <= v <= 1,
-            "SafeLoRA's cosine threshold in [-1, 1]",
-        ),
-        rank_rtol=fields.number(
-            "rank_rtol", None, lambda v: 0 < v < 1, "a relative singular-value threshold in (0, 1)"
-        ),
-    )
+        return Settings(), frozenset()
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = fields.number(setting.name, None, setting.fault, setting.help_text())
+        if value is not None:
+            values[setting.name] = value if setting.integer else float(value)
     fields.finish()
-    return settings
+    return Settings(**values), frozenset(values)

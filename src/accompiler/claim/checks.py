@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from .ir import WEIGHT_ROLES, Claim
-from .problems import Problem
-from .span import Span
-
-RECORD_SUFFIXES = {
-    "canonical": (".jsonl", ".csv", ".parquet"),
-    "lm_eval": (".jsonl",),
-    "inspect": (".eval", ".json"),
-}
+from ..problems import Problem
+from ..records.formats import FORMATS
+from ..span import Span
+from .model import WEIGHT_ROLES, Claim
 
 
 def confined_path(spec_dir: Path, relative: str) -> tuple[Path | None, str]:
@@ -61,15 +56,17 @@ def _help(why: str) -> str:
 
 def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
     named: list[tuple[str, str, str]] = []
-    datasets = [("claim.heldout", claim.heldout)]
-    if claim.fresh is not None:
-        datasets.append(("claim.fresh", claim.fresh))
-    datasets += [(f"claim.transfer[{i}]", t) for i, t in enumerate(claim.transfer)]
-    for prefix, data in datasets:
+    for prefix, data in zip(_dataset_fields(claim), claim.datasets, strict=True):
         for key, values in data.file_groups():
             named += [(f"{prefix}.{key}[{i}]", v.path, "records") for i, v in enumerate(values)]
     named += [(f"claim.adapters.{a.role}.path", a.path, "adapter") for a in claim.adapters]
     return named
+
+
+def _dataset_fields(claim: Claim) -> list[str]:
+    """Where each of `claim.datasets` sits in the spec, as a field path."""
+    fresh = ["claim.fresh"] if claim.fresh else []
+    return ["claim.heldout", *fresh, *(f"claim.transfer[{i}]" for i in range(len(claim.transfer)))]
 
 
 def _kind_problems(
@@ -91,7 +88,7 @@ def _kind_problems(
 
 
 def _record_fault(claim: Claim, path: Path) -> tuple[str, str]:
-    suffixes = RECORD_SUFFIXES[claim.records.format]
+    suffixes = FORMATS[claim.records.format].suffixes
     if not path.is_file():
         return "is not a file", ""
     if path.suffix.lower() not in suffixes:

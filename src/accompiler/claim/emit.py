@@ -1,4 +1,5 @@
-"""Claim IR -> .ac or YAML text (`accard convert`); only non-default values are written."""
+"""Claim IR -> .ac or YAML text (`accard convert`): non-default values, and every setting the
+spec wrote out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 import yaml
 
-from .ir import DEFAULT_FIELDS, LANGUAGE_VERSION, Claim, DataSet, Settings
+from ..records.formats import FORMATS
+from .model import LANGUAGE_VERSION, Claim, DataSet
+from .settings import changed
 
 
 def _q(text: str) -> str:
@@ -18,13 +21,8 @@ def _number(value: float | int) -> str:
     return repr(value)
 
 
-def _changed_settings(settings: Settings) -> dict[str, Any]:
-    default = Settings()
-    return {k: v for k, v in vars(settings).items() if v != getattr(default, k) and v is not None}
-
-
 def _changed_fields(claim: Claim) -> dict[str, str]:
-    default = DEFAULT_FIELDS[claim.records.format]
+    default = FORMATS[claim.records.format].fields
     return {k: v for k, v in claim.records.fields if default[k] != v}
 
 
@@ -75,7 +73,7 @@ def claim_to_ac(claim: Claim) -> str:
             scale = None if adapter.scale is None else ("scale", _number(adapter.scale))
             body += _entry(adapter.role, adapter.path, scale)
         body.append("}")
-    settings = _changed_settings(claim.settings)
+    settings = changed(claim.settings, claim.written_settings)
     if settings:
         body += ["settings {", *[f"  {k} {_number(v)}" for k, v in settings.items()], "}"]
     lines = [f"accard {LANGUAGE_VERSION}", "", f"claim {_q(claim.title)} {{"]
@@ -118,7 +116,7 @@ def claim_to_yaml(claim: Claim) -> str:
             a.role: a.path if a.scale is None else {"path": a.path, "scale": a.scale}
             for a in claim.adapters
         }
-    settings = _changed_settings(claim.settings)
+    settings = changed(claim.settings, claim.written_settings)
     if settings:
         body["settings"] = settings
     document = {"accard": LANGUAGE_VERSION, "claim": body}

@@ -1,41 +1,18 @@
-"""The IR: a normalised claim, identical whichever front-end (.ac or YAML) built it."""
+"""The claim IR: a normalised claim, identical whichever front-end (.ac or YAML) built it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .span import Span
+from ..records.formats import FORMATS
+from ..span import Span
+from .settings import Settings, settings_json
 
 LANGUAGE_VERSION = 1
-MECHANISM_CLASSES = ("attack_targeted", "shrinkage")
-RECORD_FORMATS = ("canonical", "lm_eval", "inspect")
-CONDITIONS = ("deploy", "eval")
-RECORD_FIELDS = ("question_id", "template_id", "subject", "condition", "arm", "correct")
 ADAPTER_ROLES = ("undefended", "defended", "reference")
 # Optional full weights for SafeLoRA's own statistic (V = W_base - W_aligned per module).
 WEIGHT_ROLES = ("base", "aligned")
-
-# Where each canonical field lives in a row of each format (dotted paths into the row).
-DEFAULT_FIELDS: dict[str, dict[str, str]] = {
-    "canonical": {f: f for f in RECORD_FIELDS},
-    "lm_eval": {
-        "question_id": "doc.question_id",
-        "template_id": "doc.template_id",
-        "subject": "doc.subject",
-        "condition": "doc.condition",
-        "arm": "doc.arm",
-        "correct": "acc",
-    },
-    "inspect": {
-        "question_id": "metadata.question_id",
-        "template_id": "metadata.template_id",
-        "subject": "metadata.subject",
-        "condition": "metadata.condition",
-        "arm": "metadata.arm",
-        "correct": "scores.match.value",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -65,6 +42,10 @@ class Records:
     def field_map(self) -> dict[str, str]:
         return dict(self.fields)
 
+    @classmethod
+    def default(cls, record_format: str = "canonical") -> Records:
+        return cls(record_format, tuple(FORMATS[record_format].fields.items()))
+
 
 @dataclass(frozen=True)
 class RecordFile:
@@ -86,6 +67,11 @@ class DataSet:
     defended: tuple[RecordFile, ...] = ()
 
     @property
+    def key(self) -> str:
+        """How plans and cards name the data set: heldout, fresh or transfer:<name>."""
+        return self.role if self.role != "transfer" else f"transfer:{self.name}"
+
+    @property
     def arm_from_file(self) -> bool:
         return not self.files
 
@@ -104,21 +90,6 @@ class Adapter:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Every knob of a run; the defaults are the paper's (PROTOCOL) or documented choices."""
-
-    resamples: int = 5000
-    confidence: float = 0.95
-    seed: int = 0
-    tau_fresh: float = 0.5
-    rho_at: float = 0.6
-    max_deploy_cost: float | None = None
-    min_clusters: int = 20
-    rank_rtol: float | None = None
-    safelora_threshold: float = 0.5
-
-
-@dataclass(frozen=True)
 class Claim:
     """A normalised claim spec. `spans` maps field paths to source spans (not compared)."""
 
@@ -133,9 +104,16 @@ class Claim:
     settings: Settings = Settings()
     version: int = LANGUAGE_VERSION
     spans: dict[str, Span] = field(default_factory=dict, compare=False, repr=False, hash=False)
+    written_settings: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """The settings the spec wrote out (`accard convert` keeps them, defaults or not)."""
 
     def adapter(self, role: str) -> Adapter | None:
         return next((a for a in self.adapters if a.role == role), None)
+
+    @property
+    def datasets(self) -> tuple[DataSet, ...]:
+        """Held-out, fresh (if any), then the transfer targets: the order of every document."""
+        return (self.heldout, *((self.fresh,) if self.fresh else ()), *self.transfer)
 
 
 def claim_to_json(claim: Claim) -> dict[str, Any]:
@@ -170,18 +148,4 @@ def _dataset_json(data: DataSet) -> dict[str, Any]:
         "files": [vars(f) for f in data.files],
         "undefended": [vars(f) for f in data.undefended],
         "defended": [vars(f) for f in data.defended],
-    }
-
-
-def settings_json(settings: Settings) -> dict[str, Any]:
-    return {
-        "resamples": settings.resamples,
-        "confidence": settings.confidence,
-        "seed": settings.seed,
-        "tau_fresh": settings.tau_fresh,
-        "rho_at": settings.rho_at,
-        "max_deploy_cost": settings.max_deploy_cost,
-        "min_clusters": settings.min_clusters,
-        "rank_rtol": settings.rank_rtol,
-        "safelora_threshold": settings.safelora_threshold,
     }

@@ -1,0 +1,142 @@
+"""The card as a document: its version, the typed Card, reading (version, migration, schema)
+and writing (validated, atomic). The one module that knows which card versions exist."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..canonical import dumps
+from ..files import write_text_atomic
+from ..problems import Problem
+from ..span import Span
+
+CARD_VERSION = "1"
+"""The version this accard writes. Readers accept every minor version of a major they know
+and migrate it to this one (`migrate`); an unknown major is refused."""
+SCHEMAS = {"1": "card.v1"}
+MAX_CARD_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class Card:
+    """A filled card: its JSON document (schemas/card.v1.schema.json) and what to do with it."""
+
+    document: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.document[key]
+
+    @property
+    def passes(self) -> bool:
+        """A strict full-card pass: every diagnostic passes under the authors' own coding."""
+        return bool(self.document["verdict"]["strict"]["pass"])
+
+    def to_json(self) -> str:
+        return dumps(self.document)
+
+    def render(self, output_format: str) -> str:
+        """The card for people: text, markdown, latex, html or svg (json: `to_json`)."""
+        if output_format == "json":
+            return self.to_json()
+        from ..render import render_card
+
+        return render_card(self.document, output_format)
+
+
+def major_version(document: Any) -> str | None:
+    """The major of `card_version` ("1" of "1" or "1.3"), or None if there is none."""
+    version = document.get("card_version") if isinstance(document, dict) else None
+    if not isinstance(version, str):
+        return None
+    major, _, minor = version.partition(".")
+    return major if major.isdigit() and (not minor or minor.isdigit()) else None
+
+
+def migrate(document: dict[str, Any]) -> dict[str, Any]:
+    """A card of an older version of a known major, as the current version reads it. Every
+    migration lives here; version 1 is the first, so there is nothing to migrate yet."""
+    return document
+
+
+def schema_problems(document: Any, display: str) -> list[Problem]:
+    """Every schema violation, most relevant first, each named by its JSON path."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import relevance
+
+    from .._resources import load_schema
+
+    major = major_version(document) or "1"
+    validator = Draft202012Validator(load_schema(SCHEMAS.get(major, "card.v1")))
+    errors = sorted(validator.iter_errors(document), key=relevance)
+    return [
+        Problem(f"{e.json_path}: {e.message}", Span(display, 0), field=e.json_path)
+        for e in map(_deepest, errors)
+    ]
+
+
+def _deepest(error: Any) -> Any:
+    """An anyOf (value-or-null) failure says little; the sub-error that reaches deepest into
+    the card names the field that is wrong."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
+    """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, and valid
+    against its schema. Returns the card, or None and every problem found."""
+    document, problems = _json(data, display)
+    if problems:
+        return None, problems
+    major = major_version(document)
+    if major not in SCHEMAS:
+        found = document.get("card_version") if isinstance(document, dict) else None
+        summary = f"card_version {found!r} is not one this accard reads (it reads 1.x)"
+        return None, [Problem(summary, Span(display, 0), field="$.card_version")]
+    document = migrate(document)
+    problems = schema_problems(document, display)
+    return (None, problems) if problems else (Card(document), [])
+
+
+def read_card(path: Path, display: str | None = None) -> tuple[Card | None, list[Problem]]:
+    """`parse_card` of a file, refused when it is larger than 64 MiB."""
+    display = display or str(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CARD_BYTES + 1)
+    except OSError as error:
+        return None, [Problem(f"cannot read the card: {error.strerror}", Span(display, 0))]
+    if len(data) > MAX_CARD_BYTES:
+        return None, [Problem("the card is larger than 64 MiB", Span(display, 0))]
+    return parse_card(data, display)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a card may hold")
+
+
+def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant), []
+    except json.JSONDecodeError as error:
+        span = Span(display, error.lineno, error.colno)
+        return None, [Problem(f"not JSON ({error.msg})", span)]
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        return None, [Problem(f"not JSON ({error})", Span(display, 0))]
+
+
+def write_card(card: Card, path: Path) -> None:
+    """Validate, then write atomically: a temporary file of its own in the same folder,
+    flushed to disk, renamed over `path`. A read-only destination is refused, not replaced.
+
+    Raises:
+        ValueError: the card does not match its schema (a bug, never a user's input).
+        OSError: the destination cannot be written.
+    """
+    errors = schema_problems(card.document, str(path))
+    if errors:
+        raise ValueError("the card does not match its schema: " + errors[0].summary)
+    write_text_atomic(path, card.to_json())

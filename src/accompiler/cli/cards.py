@@ -1,0 +1,93 @@
+"""`accard validate`, `show`, `reproduce` and `diff`: what a reader does with saved cards."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..card import Card
+from ..problems import SpecError
+from ._common import SPEC, fail_unless, guard
+
+CARD = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def load_card(path: Path) -> Card:
+    """A valid card, or SpecError (exit 2) listing every problem with its JSON path."""
+    from ..card import read_card
+
+    card, problems = read_card(path)
+    if card is None:
+        raise SpecError(problems)
+    return card
+
+
+@click.command()
+@click.argument("card_path", metavar="CARD", type=CARD)
+@guard
+def validate(card_path: Path) -> None:
+    """Check that CARD is a valid Acceptance Card (schemas/card.v1.schema.json)."""
+    card = load_card(card_path)
+    click.echo(f"{card_path}: a valid Acceptance Card (version {card['card_version']})")
+
+
+@click.command()
+@click.argument("card_path", metavar="CARD", type=CARD)
+@click.option(
+    "--format",
+    "output_format",
+    default="text",
+    type=click.Choice(["text", "markdown", "latex", "html", "svg"]),
+    help="How to render the card.",
+)
+@guard
+def show(card_path: Path, output_format: str) -> None:
+    """Render a card JSON (e.g. a submission's) without its data; it is validated first.
+    Exit 0 on a strict pass, 1 otherwise, 2 on an invalid card."""
+    card = load_card(card_path)
+    click.echo(card.render(output_format))
+    fail_unless(card.passes)
+
+
+@click.command()
+@click.argument("old", type=CARD)
+@click.argument("new", type=CARD)
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@guard
+def diff(old: Path, new: Path, as_json: bool) -> None:
+    """Compare two cards (e.g. two revisions of a paper): verdicts, statuses, estimates,
+    settings and inputs. Exit 0 when they agree, 1 when they differ, 2 on an invalid card."""
+    from ..diff import diff_cards, render_changes
+
+    changes = diff_cards(load_card(old).document, load_card(new).document)
+    if as_json:
+        document = [{"path": c.path, "old": c.old, "new": c.new} for c in changes]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_changes(changes, str(old), str(new)))
+    fail_unless(not changes)
+
+
+@click.command()
+@click.argument("spec", type=SPEC)
+@click.argument("card_path", metavar="CARD", type=CARD)
+@guard
+def reproduce(spec: Path, card_path: Path) -> None:
+    """Recompute SPEC's card and compare it with CARD byte for byte (a journal's check that
+    a submitted card is what the submitted spec and data give). Exit 0 when identical, 1
+    when not (the differences are listed), 2 on a bad spec, input or card."""
+    from ..diff import diff_cards, render_changes
+    from ..pipeline import check as compute
+
+    submitted = load_card(card_path)
+    card = compute(spec)
+    if card.to_json() == card_path.read_text(encoding="utf-8"):
+        click.echo(f"{card_path}: reproduced byte for byte from {spec}")
+        return
+    changes = diff_cards(submitted.document, card.document)
+    click.echo(f"{card_path}: NOT reproduced from {spec}")
+    click.echo(render_changes(changes, str(card_path), f"recomputed from {spec}"))
+    sys.exit(1)

@@ -1,0 +1,76 @@
+"""`accard check` and `accard plan`: a claim's card, and what computing it will read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import OUT, SPEC, Progress, fail_unless, guard, option_overrides, write_or_fail
+
+FORMATS = ["text", "json", "markdown", "latex", "html", "svg"]
+
+
+@click.command()
+@click.argument("spec", type=SPEC)
+@click.option("--out", type=OUT, help="Write the JSON card here (validated, atomically).")
+@click.option(
+    "--format",
+    "output_format",
+    default="text",
+    type=click.Choice(FORMATS),
+    help="How to print the card on stdout.",
+)
+@click.option("--seed", type=int, help="Override the spec's bootstrap seed.")
+@click.option("--resamples", type=int, help="Override the spec's B.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override any setting (repeatable), checked as the spec's own.",
+)
+@guard
+def check(
+    spec: Path,
+    out: Path | None,
+    output_format: str,
+    seed: int | None,
+    resamples: int | None,
+    assignments: tuple[str, ...],
+) -> None:
+    """Run the four diagnostics on SPEC and print its Acceptance Card.
+
+    Exit 0 on a strict full-card pass, 1 when the card does not pass, 2 when the spec or
+    an input is wrong (nothing is written), 3 on an internal error.
+    """
+    from ..card import write_card
+    from ..pipeline import check as compute
+
+    overrides, names = option_overrides(seed, resamples, assignments)
+    progress = Progress()
+    try:
+        card = compute(spec, overrides=overrides, on_step=progress, option_names=names)
+    finally:
+        progress.done()
+    if out is not None:
+        write_or_fail(out, lambda path: write_card(card, path), "the card")
+    click.echo(card.render(output_format), nl=output_format != "json")
+    fail_unless(card.passes)
+
+
+@click.command()
+@click.argument("spec", type=SPEC)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@guard
+def plan(spec: Path, as_json: bool) -> None:
+    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated."""
+    from ..canonical import dumps
+    from ..claim import load_spec
+    from ..plan import compile_plan, plan_to_json
+    from ..render.plan import render_plan
+
+    claim, _ = load_spec(spec)
+    compiled, _ = compile_plan(claim, spec.parent)
+    document = plan_to_json(compiled)
+    click.echo(dumps(document) if as_json else render_plan(document), nl=not as_json)

@@ -1,0 +1,131 @@
+"""The mechanism diagnostic's preparation: adapter bytes -> per-module energies over the
+modules the reference covers, and SafeLoRA's own statistic when base and aligned are given."""
+
+from __future__ import annotations
+
+import math
+
+from ..adapters import (
+    AdapterError,
+    AdapterFile,
+    iter_modules,
+    module_names,
+    open_adapter,
+    open_weights,
+    weight_of,
+)
+from ..claim.model import ADAPTER_ROLES, Claim
+from ..files import InputError
+from ..problems import Problem
+from ..span import Span
+from ..stats.energy import ModuleEnergy
+from ..stats.signature import rank_tolerance, reference_subspace, safelora_cosine, split_energy
+from .mechanism import MechanismEvidence, SafeLoraModule, SafeLoraReport
+from .registry import InputReader
+
+
+def read_evidence(
+    claim: Claim, read: InputReader
+) -> tuple[MechanismEvidence | None, list[Problem]]:
+    """Read the adapters and measure them; an unreadable one is a problem, not a status."""
+    try:
+        u, d, r = (_open_adapter(claim, read, role) for role in ADAPTER_ROLES)
+        evidence = measure(u, d, r, claim.settings.rank_rtol)
+        if claim.adapter("base") is not None:
+            base, aligned = _open_weights(read, "base"), _open_weights(read, "aligned")
+            safelora = measure_safelora(u, base, aligned, claim.settings.safelora_threshold)
+            evidence = MechanismEvidence(
+                evidence.modules, evidence.not_in_reference, evidence.reference_only, safelora
+            )
+    except InputError as error:
+        return None, [Problem(error.summary, Span(error.path, 0), error.detail, "claim.adapters")]
+    except AdapterError as error:
+        return None, [Problem(str(error), None, "see README, 'Adapters'", "claim.adapters")]
+    return evidence, []
+
+
+def _open_adapter(claim: Claim, read: InputReader, role: str) -> AdapterFile:
+    weights = read(role, "weights")
+    assert weights is not None, f"the plan has no weights for the {role} adapter"
+    config = read(role, "config")
+    adapter = claim.adapter(role)
+    scale = adapter.scale if adapter is not None else None
+    path, data = weights
+    return open_adapter(data, path, config[1] if config else None, scale, path)
+
+
+def _open_weights(read: InputReader, role: str) -> AdapterFile:
+    item = read(role, "weights")
+    assert item is not None, f"the plan has no {role} weights"
+    return open_weights(item[1], item[0])
+
+
+def measure(
+    undefended: AdapterFile,
+    defended: AdapterFile,
+    reference: AdapterFile,
+    rank_rtol: float | None = None,
+) -> MechanismEvidence:
+    """Per-module energies over the modules R covers. Raises AdapterError on a mismatch."""
+    names_u, names_d, names_r = (module_names(a) for a in (undefended, defended, reference))
+    if set(names_u) != set(names_d):
+        only_u = sorted(set(names_u) - set(names_d))
+        only_d = sorted(set(names_d) - set(names_u))
+        raise AdapterError(
+            "the undefended and defended adapters adapt different modules: "
+            f"only undefended: {only_u[:5]}, only defended: {only_d[:5]}"
+        )
+    covered = sorted(set(names_u) & set(names_r))
+    if not covered:
+        raise AdapterError("the reference adapter covers none of the adapted modules")
+    modules = []
+    triples = zip(
+        iter_modules(undefended, names_u, covered),
+        iter_modules(defended, names_d, covered),
+        iter_modules(reference, names_r, covered),
+        strict=True,
+    )
+    for u, d, r in triples:
+        shapes = {(m.b.shape[0], m.a.shape[1]) for m in (u, d, r)}
+        if len(shapes) != 1:
+            raise AdapterError(
+                f"module `{u.name}` has different shapes (out, in) in the three "
+                f"adapters: {sorted(shapes)}"
+            )
+        rtol = (
+            rank_rtol
+            if rank_rtol is not None
+            else rank_tolerance((r.b.shape[0], r.a.shape[1]), r.a.shape[0], r.eps)
+        )
+        subspace = reference_subspace(r.b, r.a, rtol)
+        in_u, out_u = split_energy(subspace, u.b, u.a, u.scale)
+        in_d, out_d = split_energy(subspace, d.b, d.a, d.scale)
+        if not all(math.isfinite(e) for e in (in_u, out_u, in_d, out_d)):
+            raise AdapterError(
+                f"module `{u.name}`: the adapters hold NaN or infinite values (or values too "
+                "large for float64 energies)"
+            )
+        modules.append(ModuleEnergy(u.name, subspace.rank, in_u, out_u, in_d, out_d))
+    return MechanismEvidence(
+        tuple(modules),
+        tuple(sorted(set(names_u) - set(names_r))),
+        tuple(sorted(set(names_r) - set(names_u))),
+    )
+
+
+def measure_safelora(
+    undefended: AdapterFile, base: AdapterFile, aligned: AdapterFile, threshold: float
+) -> SafeLoraReport:
+    """What SafeLoRA itself would do to the undefended adapter, module by module."""
+    names = module_names(undefended)
+    rows = []
+    for module in iter_modules(undefended, names, sorted(names)):
+        v = weight_of(base, module.name) - weight_of(aligned, module.name)
+        if v.shape != (module.b.shape[0], module.a.shape[1]):
+            raise AdapterError(
+                f"module `{module.name}`: base/aligned weight {v.shape} does not "
+                f"match the update ({module.b.shape[0]}, {module.a.shape[1]})"
+            )
+        cosine = safelora_cosine(v, module.b, module.a)
+        rows.append(SafeLoraModule(module.name, cosine, cosine is not None and cosine <= threshold))
+    return SafeLoraReport(threshold, tuple(rows))
