@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import save_file
 
 from accompiler.adapters import open_adapter
-from accompiler.diagnostics.mechanism_inputs import measure
+from accompiler.diagnostics.mechanism.read import measure
 from accompiler.stats.energy import classify
 
 HIDDEN, INTERMEDIATE, HEAD, Q_HEADS, KV_HEADS, RANK, ALPHA = 2304, 9216, 256, 8, 4, 16, 32

@@ -179,3 +179,35 @@ def test_card_estimates_match_a_direct_computation_from_the_files(cards) -> None
     assert d["transfer"]["targets"][0]["delta_gap"]["estimate"] == pytest.approx(
         sycophancy["delta_gap"]
     )
+
+
+def test_card_versions_follow_the_schema_policy(cards) -> None:
+    import json
+
+    from accompiler.card import parse_card
+
+    def parsed(document: dict):
+        return parse_card(json.dumps(document).encode(), "card.json")
+
+    card, problems = parsed(cards["oracle"])
+    assert card is not None and problems == []
+    newer = copy.deepcopy(cards["oracle"]) | {"card_version": "1.9", "added_later": [1]}
+    card, problems = parsed(newer)
+    assert card is not None and [p.severity for p in problems] == ["note"]
+    assert "newer than this accard's" in problems[0].summary
+    broken_newer = newer | {"verdict": {"strict": {}}}
+    card, problems = parsed(broken_newer)
+    assert card is None and problems[0].field.startswith("$.verdict")
+    for version in ("2", "0", "1.x", "", 1, None, "1.01"):
+        card, problems = parsed(copy.deepcopy(cards["oracle"]) | {"card_version": version})
+        assert card is None and "$.card_version" in problems[0].field + problems[0].summary
+
+
+def test_a_card_with_nan_is_not_json_a_card_may_hold(cards, tmp_path) -> None:
+    from accompiler.card import read_card
+
+    text = dumps(cards["oracle"]).replace('"confidence": 0.95', '"confidence": NaN', 1)
+    path = tmp_path / "card.json"
+    path.write_text(text)
+    card, problems = read_card(path)
+    assert card is None and "NaN is not a number a card may hold" in problems[0].summary

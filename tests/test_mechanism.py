@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from accompiler.adapters import AdapterError, iter_modules, module_names, open_adapter
-from accompiler.diagnostics.mechanism_inputs import measure
+from accompiler.diagnostics.mechanism.read import measure
 from accompiler.stats.energy import ModuleEnergy, classify
 from accompiler.stats.signature import (
     rank_tolerance,

@@ -14,8 +14,10 @@ from ..problems import Problem
 from ..span import Span
 
 CARD_VERSION = "1"
-"""The version this accard writes. Readers accept every minor version of a major they know
-and migrate it to this one (`migrate`); an unknown major is refused."""
+"""The version this accard writes, MAJOR or MAJOR.MINOR. A minor version only adds fields.
+Readers take every card of a major they know: an older minor is migrated to this version
+(`migrate`); a newer minor (a newer accard wrote it) is checked on the fields this version
+knows, and its additions are named in a note; an unknown major is refused."""
 SCHEMAS = {"1": "card.v1"}
 MAX_CARD_BYTES = 64 << 20
 
@@ -46,31 +48,44 @@ class Card:
         return render_card(self.document, output_format)
 
 
-def major_version(document: Any) -> str | None:
-    """The major of `card_version` ("1" of "1" or "1.3"), or None if there is none."""
+def card_version(document: Any) -> tuple[int, int] | None:
+    """(major, minor) of a document's `card_version` ("1" is 1.0), or None if malformed."""
     version = document.get("card_version") if isinstance(document, dict) else None
     if not isinstance(version, str):
         return None
     major, _, minor = version.partition(".")
-    return major if major.isdigit() and (not minor or minor.isdigit()) else None
+    if not major.isdigit() or not (minor.isdigit() or not minor) or len(version) > 16:
+        return None
+    return int(major), int(minor or 0)
+
+
+def _current() -> tuple[int, int]:
+    version = card_version({"card_version": CARD_VERSION})
+    assert version is not None, CARD_VERSION
+    return version
+
+
+CURRENT = _current()
 
 
 def migrate(document: dict[str, Any]) -> dict[str, Any]:
-    """A card of an older version of a known major, as the current version reads it. Every
-    migration lives here; version 1 is the first, so there is nothing to migrate yet."""
+    """A card of an older minor version, as the current version reads it. Every migration
+    lives here; 1 is the first version, so there is nothing to migrate yet."""
     return document
 
 
-def schema_problems(document: Any, display: str) -> list[Problem]:
-    """Every schema violation, most relevant first, each named by its JSON path."""
+def schema_problems(document: Any, display: str, newer: bool = False) -> list[Problem]:
+    """Every schema violation, most relevant first, each named by its JSON path. With
+    `newer`, fields this version does not know are allowed (a newer minor added them)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import relevance
 
     from .._resources import load_schema
 
-    major = major_version(document) or "1"
-    validator = Draft202012Validator(load_schema(SCHEMAS.get(major, "card.v1")))
+    version = card_version(document) or CURRENT
+    validator = Draft202012Validator(load_schema(SCHEMAS.get(str(version[0]), "card.v1")))
     errors = sorted(validator.iter_errors(document), key=relevance)
+    errors = [e for e in errors if not (newer and e.validator == "additionalProperties")]
     return [
         Problem(f"{e.json_path}: {e.message}", Span(display, 0), field=e.json_path)
         for e in map(_deepest, errors)
@@ -87,18 +102,35 @@ def _deepest(error: Any) -> Any:
 
 def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
     """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, and valid
-    against its schema. Returns the card, or None and every problem found."""
+    against its schema. Returns the card (or None) and every problem found, errors and
+    notes (a card from a newer minor version gets a note)."""
     document, problems = _json(data, display)
     if problems:
         return None, problems
-    major = major_version(document)
-    if major not in SCHEMAS:
+    version = card_version(document)
+    if version is None or str(version[0]) not in SCHEMAS:
         found = document.get("card_version") if isinstance(document, dict) else None
         summary = f"card_version {found!r} is not one this accard reads (it reads 1.x)"
         return None, [Problem(summary, Span(display, 0), field="$.card_version")]
-    document = migrate(document)
-    problems = schema_problems(document, display)
-    return (None, problems) if problems else (Card(document), [])
+    newer = version > CURRENT
+    document = document if newer else migrate(document)
+    problems = schema_problems(document, display, newer)
+    if problems:
+        return None, problems
+    if newer:
+        problems.append(_newer_note(document["card_version"], display))
+    return Card(document), problems
+
+
+def _newer_note(version: str, display: str) -> Problem:
+    return Problem(
+        f"card version {version} is newer than this accard's {CARD_VERSION}: the fields it "
+        "knows were checked, the ones a newer version added were not",
+        Span(display, 0),
+        "upgrade accard to check every field",
+        "$.card_version",
+        severity="note",
+    )
 
 
 def read_card(path: Path, display: str | None = None) -> tuple[Card | None, list[Problem]]:

@@ -104,12 +104,12 @@ class Setting:
         return "a whole number" if self.integer else "a number"
 
     def range_text(self) -> str:
-        """The allowed range in interval notation: `[1000, 1000000]`, `(0, 1)`, `> 0`, `≥ 2`."""
-        low, high, rule = self.rule.low, self.rule.high, self.rule
-        if high is None:
-            return f"{'>' if rule.low_open else '≥'} {_number(low)}"
-        opening, closing = "(" if rule.low_open else "[", ")" if rule.high_open else "]"
-        return f"{opening}{_number(low)}, {_number(high)}{closing}"
+        """The allowed range in interval notation: `[1000, 1000000]`, `(0, 1)`, `[2, ∞)`."""
+        rule = self.rule
+        high = "∞" if rule.high is None else _number(rule.high)
+        opening = "(" if rule.low_open else "["
+        closing = ")" if rule.high_open or rule.high is None else "]"
+        return f"{opening}{_number(rule.low)}, {high}{closing}"
 
     def help_text(self) -> str:
         default = "unset" if self.default is None else _number(self.default)

@@ -18,10 +18,13 @@ CARD = click.Path(exists=True, dir_okay=False, path_type=Path)
 def load_card(path: Path) -> Card:
     """A valid card, or SpecError (exit 2) listing every problem with its JSON path."""
     from ..card import read_card
+    from ..problems import render_problem
 
     card, problems = read_card(path)
     if card is None:
         raise SpecError(problems)
+    for note in problems:
+        click.echo(render_problem(note, {}), err=True)
     return card
 
 

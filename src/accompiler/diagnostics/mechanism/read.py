@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..adapters import (
+from ...adapters import (
     AdapterError,
     AdapterFile,
     iter_modules,
@@ -14,14 +14,14 @@ from ..adapters import (
     open_weights,
     weight_of,
 )
-from ..claim.model import ADAPTER_ROLES, Claim
-from ..files import InputError
-from ..problems import Problem
-from ..span import Span
-from ..stats.energy import ModuleEnergy
-from ..stats.signature import rank_tolerance, reference_subspace, safelora_cosine, split_energy
-from .mechanism import MechanismEvidence, SafeLoraModule, SafeLoraReport
-from .registry import InputReader
+from ...claim.model import ADAPTER_ROLES, Claim
+from ...files import InputError
+from ...problems import Problem
+from ...span import Span
+from ...stats.energy import ModuleEnergy
+from ...stats.signature import rank_tolerance, reference_subspace, safelora_cosine, split_energy
+from ..registry import InputReader
+from .evidence import MechanismEvidence, SafeLoraModule, SafeLoraReport
 
 
 def read_evidence(

@@ -1,68 +1,28 @@
 """Diagnostic (c), mechanism alignment: does the adapters' signature match the claimed class?
 
-It prepares its own evidence (reading the three adapters, and the base and aligned weights
-for SafeLoRA's statistic) before any diagnostic runs, so a bad adapter is an input error."""
+It prepares its own evidence (read.py: the three adapters, and the base and aligned weights
+for SafeLoRA's statistic) before any diagnostic runs, so a bad adapter is an input error;
+evidence.py holds what that step returns."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from ..claim.model import Claim
-from ..problems import Problem
-from ..stats.energy import ModuleEnergy, classify
-from .context import RunContext
-from .registry import Diagnostic, InputReader, Section
+from ...claim.model import Claim
+from ...problems import Problem
+from ...stats.energy import ModuleEnergy, classify
+from ..context import RunContext
+from ..registry import Diagnostic, InputReader, Section
+from .evidence import MechanismEvidence
 
 NO_ADAPTERS = "the claim declares no adapters"
-
-
-@dataclass(frozen=True)
-class SafeLoraModule:
-    """SafeLoRA's statistic on one module of the undefended adapter."""
-
-    module: str
-    cosine: float | None
-    projected: bool
-
-
-@dataclass(frozen=True)
-class SafeLoraReport:
-    """What SafeLoRA itself would do to the undefended adapter, module by module."""
-
-    threshold: float
-    modules: tuple[SafeLoraModule, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "threshold": self.threshold,
-            "rule": "project B -> C B where cos(C B A, B A) <= threshold",
-            "projected": sum(m.projected for m in self.modules),
-            "modules": [vars(m) for m in self.modules],
-        }
-
-
-@dataclass(frozen=True)
-class MechanismEvidence:
-    """The adapters' per-module energies over the modules the reference covers."""
-
-    modules: tuple[ModuleEnergy, ...]
-    not_in_reference: tuple[str, ...]
-    reference_only: tuple[str, ...]
-    safelora: SafeLoraReport | None = None
-
-    def coverage_json(self) -> dict[str, list[str]]:
-        return {
-            "not_in_reference": list(self.not_in_reference),
-            "reference_only": list(self.reference_only),
-        }
 
 
 def prepare(claim: Claim, read: InputReader) -> tuple[MechanismEvidence | None, list[Problem]]:
     if not claim.adapters:
         return None, []
     # numpy and the adapter readers load only for claims that have adapters.
-    from .mechanism_inputs import read_evidence
+    from .read import read_evidence
 
     return read_evidence(claim, read)
 
