@@ -264,6 +264,8 @@ def test_card_figure_puts_the_card_numbers_on_the_plot(name: str) -> None:
         assert xy(point) == [(mechanism["alpha_a"], mechanism["alpha_t"])]
         colour = figures.STATUS_COLOURS[mechanism["status"]]
         assert matplotlib.colors.same_color(point.get_markerfacecolor(), colour)  # type: ignore[attr-defined]
+        legend = " ".join(t.get_text() for t in figure.legends[0].get_texts())
+        assert "pass" in legend and "attack-targeted" in legend and "shrinkage" in legend
 
 
 def test_card_figure_colours_the_signature_by_its_status() -> None:

@@ -45,7 +45,7 @@ METADATA: dict[str, dict[str, str | None]] = {
     "png": {"Software": "accard"},
 }
 MARGIN, GAP, COLUMN_GAP, LINE_GAP = 0.15, 0.25, 0.2, 0.02  # inches
-PLANE, ROOMY_CELLS = (4.6, 3.8), 100
+PLANE, ROOMY_CELLS = (4.6, 3.8), 60
 DIRECT_LABELS_MAX = 12
 LABEL_SIZE, NUMBER_SIZE, PANEL_SIZE, TITLE_SIZE = 7.5, 7.0, 7.5, 10.0  # points
 MARKER_SIZE, LABEL_PAD, GRID_CHUNK = 5.0, 2.0, 2048  # points, pixels, candidates
@@ -373,21 +373,20 @@ def _missing(points: Sequence[CellPoint], shown: set[int], heading: str) -> list
 
 
 def _status_handles(statuses: list[str], diagnostic: str) -> list[Artist]:
-    from matplotlib.lines import Line2D
-
     return [
-        Line2D(
-            [],
-            [],
-            ls="none",
-            marker="o",
-            ms=MARKER_SIZE,
-            color=STATUS_COLOURS[status],
-            label=f"{diagnostic} {status.replace('_', ' ')}",
-        )
+        _dot(STATUS_COLOURS[status], f"{diagnostic} {status.replace('_', ' ')}")
         for status in STATUSES
         if status in statuses
     ]
+
+
+def _dot(colour: str, label: str, shape: str = "o", filled: bool = True) -> Artist:
+    from matplotlib.lines import Line2D
+
+    face = colour if filled else "white"
+    return Line2D(
+        [], [], ls="none", marker=shape, ms=MARKER_SIZE, color=colour, mfc=face, label=label
+    )
 
 
 class _Groups:
@@ -402,22 +401,8 @@ class _Groups:
         return MARKERS[index % len(MARKERS)], index // len(MARKERS) % 2 == 0
 
     def handles(self) -> list[Artist]:
-        from matplotlib.lines import Line2D
-
-        return [
-            Line2D(
-                [],
-                [],
-                ls="none",
-                marker=shape,
-                ms=MARKER_SIZE,
-                color="#444444",
-                mfc="#444444" if filled else "white",
-                label=_plain(name or "(no group)"),
-            )
-            for name in (self.names if self.shown else [])
-            for shape, filled in [self.marker(name)]
-        ]
+        names = self.names if self.shown else []
+        return [_dot("#444444", _plain(n or "(no group)"), *self.marker(n)) for n in names]
 
 
 # ---- labels: names beside the dots, else numbers (leader lines if needed) and a key ----------
@@ -581,11 +566,11 @@ def _card_handles(rows: list[Row], mechanism_status: str) -> list[Artist]:
     from matplotlib.lines import Line2D
 
     used = {status for _, _, status in rows} | {mechanism_status}
-    dots = [(STATUS_COLOURS[s], s.replace("_", " ")) for s in STATUSES if s in used]
-    dots.append((NEUTRAL, "reported, no gate"))
+    dots = [_dot(STATUS_COLOURS[s], s.replace("_", " ")) for s in STATUSES if s in used]
     rule = "0: (a), (b), (d) need the\nwhole bar left of it"
     return [
-        *(Line2D([], [], marker="o", ms=MARKER_SIZE, color=c, label=label) for c, label in dots),
+        *dots,
+        _dot(NEUTRAL, "reported, no gate"),
         Line2D([], [], color=INK, lw=0.8, ls="--", label=rule),
     ]
 
@@ -719,8 +704,9 @@ class _Sheet:
 
         Each label's SVG id is `label-<id>` (its leader line's `leader-<id>`).
 
-        On False nothing is drawn. With far=True a failure raises: the plot is sized to hold
-        more than four free spots per label and dot (_plane_size), so it does not happen.
+        A label is only ever drawn at a spot checked free, so none overlaps another. On False
+        nothing is drawn; with far=True, running out of room raises instead (the planes grow
+        with the number of cells beyond ROOMY_CELLS so that the search does not run out).
         """
         box = ax.get_window_extent(self.renderer)
         pixels = ax.transData.transform(np.asarray(anchors, dtype=float).reshape(-1, 2))
@@ -732,11 +718,10 @@ class _Sheet:
         dots = np.array([[x - r, y - r, x + r, y + r] for x, y in pixels])
         area = _Box(box.x0 + 2, box.y0 + 2, box.x1 - 2, box.y1 - 2)
         spots = _find_spots(pixels, sizes, area, dots, far=far)
-        if all(spot is not None for spot in spots):
-            for anchor, extent, spot, text, gid in zip(
-                pixels, sizes, spots, texts, ids, strict=True
-            ):
-                self._label(ax, (anchor, extent), spot, (text, gid), size)  # type: ignore[arg-type]
+        found = [spot for spot in spots if spot is not None]
+        if len(found) == len(spots):
+            for *dot, spot, text, gid in zip(pixels, sizes, found, texts, ids, strict=True):
+                self._label(ax, (dot[0], dot[1]), spot, (text, gid), size)
             return True
         if far:
             raise RuntimeError("no room left for a label: the plot is too small for its cells")
