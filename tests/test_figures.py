@@ -17,7 +17,10 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.artist import Artist
+from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
@@ -94,7 +97,7 @@ def by_gid(figure: Figure, gid: str) -> Artist:
 
 
 def xy(artist: Artist) -> list[tuple[float, float]]:
-    return [(float(x), float(y)) for x, y in zip(*artist.get_data(), strict=True)]  # type: ignore[attr-defined]
+    return [(float(x), float(y)) for x, y in zip(*artist.get_data(), strict=True)]
 
 
 # ---- plain data from cards ----------------------------------------------------------------
@@ -199,9 +202,7 @@ def test_bootstrap_plane_puts_the_card_numbers_on_the_plot() -> None:
                 (deploy["estimate"], gap["ci_high"]),
             ]
             colour = figures.STATUS_COLOURS[card["diagnostics"]["reliability"]["status"]]
-            assert matplotlib.colors.same_color(
-                by_gid(figure, f"xbar-{number}").get_color(), colour
-            )  # type: ignore[attr-defined]
+            assert same_color(by_gid(figure, f"xbar-{number}").get_color(), colour)
 
 
 def test_bootstrap_plane_shades_the_passing_half_plane() -> None:
@@ -226,15 +227,15 @@ def test_signature_plane_puts_the_card_numbers_on_the_plot() -> None:
             point = by_gid(figure, f"point-{number}")
             assert xy(point) == [(mechanism["alpha_a"], mechanism["alpha_t"])]
             colour = figures.STATUS_COLOURS[mechanism["status"]]
-            assert matplotlib.colors.same_color(point.get_markerfacecolor(), colour)  # type: ignore[attr-defined]
+            assert same_color(point.get_markerfacecolor(), colour)
 
 
 @pytest.mark.parametrize("threshold", [0.6, 0.3])
 def test_signature_plane_draws_the_wedge_shrinkage_region_and_diagonal(threshold: float) -> None:
     with built("signature", synthetic_points(3), threshold) as figure:
-        wedge = by_gid(figure, "wedge").get_xy()  # type: ignore[attr-defined]
+        wedge = by_gid(figure, "wedge").get_xy()
         assert all(y == pytest.approx(threshold * x) for x, y in wedge[:2])
-        assert {tuple(v) for v in by_gid(figure, "shrinkage").get_xy()} >= {  # type: ignore[attr-defined]
+        assert {tuple(v) for v in by_gid(figure, "shrinkage").get_xy()} >= {
             (0, 0),
             (1 / threshold, 1),
             (0, 1),
@@ -258,12 +259,12 @@ def test_card_figure_puts_the_card_numbers_on_the_plot(name: str) -> None:
             assert (low, high, y) == (interval["ci_low"], interval["ci_high"], y_again)
             assert xy(by_gid(figure, f"row-{index}")) == [(interval["estimate"], y)]
             colour = figures.STATUS_COLOURS.get(status, figures.NEUTRAL)
-            assert matplotlib.colors.same_color(line.get_color(), colour)  # type: ignore[attr-defined]
+            assert same_color(line.get_color(), colour)
         mechanism = card["diagnostics"]["mechanism"]
         point = by_gid(figure, "point-signature")
         assert xy(point) == [(mechanism["alpha_a"], mechanism["alpha_t"])]
         colour = figures.STATUS_COLOURS[mechanism["status"]]
-        assert matplotlib.colors.same_color(point.get_markerfacecolor(), colour)  # type: ignore[attr-defined]
+        assert same_color(point.get_markerfacecolor(), colour)
         legend = " ".join(t.get_text() for t in figure.legends[0].get_texts())
         assert "pass" in legend and "attack-targeted" in legend and "shrinkage" in legend
 
@@ -272,9 +273,9 @@ def test_card_figure_colours_the_signature_by_its_status() -> None:
     colours = {}
     for name in ("safelora", "oracle"):
         with built("card", load_card(name)) as figure:
-            colours[name] = by_gid(figure, "point-signature").get_markerfacecolor()  # type: ignore[attr-defined]
-    assert matplotlib.colors.same_color(colours["safelora"], figures.STATUS_COLOURS["fail"])
-    assert matplotlib.colors.same_color(colours["oracle"], figures.STATUS_COLOURS["pass"])
+            colours[name] = by_gid(figure, "point-signature").get_markerfacecolor()
+    assert same_color(colours["safelora"], figures.STATUS_COLOURS["fail"])
+    assert same_color(colours["oracle"], figures.STATUS_COLOURS["pass"])
 
 
 def test_card_figure_without_a_signature_says_so() -> None:
@@ -310,8 +311,13 @@ def drawn_texts(figure: Figure) -> list[tuple[str, Bbox]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Text, "draw", record)
         figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = figure.canvas.get_renderer()
     return [(t.get_text(), t.get_window_extent(renderer)) for t in drawn]
+
+
+def disjoint(a: Any, b: Any) -> bool:
+    """Whether boxes (x0, y0, x1, y1) share no area (touching edges are allowed)."""
+    return min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1])
 
 
 def assert_readable(figure: Figure) -> list[str]:
@@ -321,9 +327,7 @@ def assert_readable(figure: Figure) -> list[str]:
         assert canvas.x0 <= box.x0 and box.x1 <= canvas.x1, f"{text!r} leaves the canvas"
         assert canvas.y0 <= box.y0 and box.y1 <= canvas.y1, f"{text!r} leaves the canvas"
     for (a, box_a), (b, box_b) in itertools.combinations(texts, 2):
-        overlap_x = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
-        overlap_y = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
-        assert overlap_x <= 0 or overlap_y <= 0, f"{a!r} overlaps {b!r}"
+        assert disjoint(box_a.extents, box_b.extents), f"{a!r} overlaps {b!r}"
     return [text for text, _ in texts]
 
 
@@ -341,7 +345,7 @@ def test_planes_are_readable(kind: str, count: int, crowded: bool) -> None:
             for n, p in enumerate(points, 1)
             if (figures._intervals(p) if kind == "bootstrap" else figures._signature(p))
         ]
-        labels = [by_gid(figure, f"label-{n}").get_text() for n in plotted]  # type: ignore[attr-defined]
+        labels = [by_gid(figure, f"label-{n}").get_text() for n in plotted]
         if count <= 3:
             assert labels == [points[n - 1].cell for n in plotted]
         else:
@@ -358,6 +362,42 @@ def test_card_figure_is_readable(name: str) -> None:
     with built("card", card) as figure:
         texts = assert_readable(figure)
     assert f"(a) Δgap held-out · {card['diagnostics']['reliability']['status']}" in texts
+
+
+def test_the_readability_check_sees_every_text_and_catches_overlaps() -> None:
+    with built("signature", synthetic_points(3), 0.6) as figure:
+        texts = assert_readable(figure)
+        assert {"0.0", "1.2", "SafeLoRA seed 0", "(c) pass"} <= set(texts)
+        assert any(r"\alpha_A" in t for t in texts) and any("LoRA signature" in t for t in texts)
+        label = by_gid(figure, "label-1")
+        figure.axes[0].text(*label.get_position(), "on top")
+        with pytest.raises(AssertionError, match="overlaps"):
+            assert_readable(figure)
+        figure.axes[0].texts[-1].remove()
+        figure.texts[-1].set_position((-1, 0))  # the title, in inches
+        with pytest.raises(AssertionError, match="leaves the canvas"):
+            assert_readable(figure)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    anchors=st.lists(st.tuples(st.floats(0, 300), st.floats(0, 200)), min_size=1, max_size=40),
+    width=st.floats(8, 60),
+    height=st.floats(8, 14),
+)
+def test_placement_is_free_of_overlaps(
+    anchors: list[tuple[float, float]], width: float, height: float
+) -> None:
+    area = figures._Box(0, 0, 300 * 1.5, 200 * 1.5)
+    points = np.array(anchors) + 75
+    sizes = np.tile([width, height], (len(points), 1))
+    dots = np.array([[x - 5, y - 5, x + 5, y + 5] for x, y in points])
+    spots = figures._find_spots(points, sizes, area, dots, far=True)
+    assert all(spot is not None for spot in spots)
+    boxes = [figures._boxes(np.array([spot[:2]]), sizes[0])[0] for spot in spots if spot]
+    for box in boxes:
+        assert area.x0 <= box[0] and box[2] <= area.x1 and area.y0 <= box[1] and box[3] <= area.y1
+        assert all(disjoint(box, other) for other in [*boxes, *dots] if other is not box)
 
 
 def test_card_figure_is_readable_with_long_names() -> None:
