@@ -211,3 +211,47 @@ def test_a_card_with_nan_is_not_json_a_card_may_hold(cards, tmp_path) -> None:
     path.write_text(text)
     card, problems = read_card(path)
     assert card is None and "NaN is not a number a card may hold" in problems[0].summary
+
+
+RENDERED = {"text": "txt", "markdown": "md", "latex": "tex", "html": "html", "svg": "svg"}
+
+
+@pytest.mark.parametrize("output_format", sorted(RENDERED))
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_golden_rendering(name: str, output_format: str, cards, golden) -> None:
+    """Every renderer on every example, exactly: what a reader sees is reviewed as a diff."""
+    from accompiler.card import Card
+
+    text = Card(cards[name]).render(output_format)
+    golden(GOLDEN / "render" / f"{name}.{RENDERED[output_format]}", text + "\n")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_latex_cards_compile(name: str, cards, tmp_path) -> None:
+    """The LaTeX card compiles with the packages its first line names (Debian's TeX Live:
+    `apt-get install texlive-latex-base texlive-latex-recommended`, as .ci/run does)."""
+    import shutil
+    import subprocess
+
+    from accompiler.card import Card
+
+    pdflatex = shutil.which("pdflatex")
+    assert pdflatex, "pdflatex is missing: apt-get install texlive-latex-recommended"
+    body = Card(cards[name]).render("latex")
+    assert body.startswith(r"% accard card: needs \usepackage{booktabs,tabularx,graphicx}")
+    document = (
+        "\\documentclass{article}\n\\usepackage{booktabs,tabularx,graphicx}\n\\begin{document}\n"
+        + body
+        + "\n\\end{document}\n"
+    )
+    (tmp_path / "card.tex").write_text(document, encoding="utf-8")
+    result = subprocess.run(
+        [pdflatex, "-interaction=nonstopmode", "-halt-on-error", "card.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    log = (tmp_path / "card.log").read_text(errors="replace")
+    assert "Overfull \\hbox" not in log and "Missing character" not in log

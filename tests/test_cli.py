@@ -45,7 +45,7 @@ def test_check_formats(runner, output_format: str) -> None:
     assert result.exit_code == 0
     marker = {
         "svg": "(a) Δgap held-out — pass",
-        "json": '"card_version": "1"',
+        "json": '"card_version": "1.1"',
         "markdown": "| (a) reliability | **pass** |",
         "latex": r"\begin{tabular}",
         "html": '<td class="pass">pass</td>',
@@ -282,3 +282,35 @@ def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Pa
     result = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
     assert result.exit_code == 1
     assert "$.inputs['records/transfer:flattery']" in result.stdout
+
+
+def test_the_readme_shows_the_example_card_as_check_prints_it(runner) -> None:
+    from conftest import ROOT
+
+    spec = ROOT / "examples" / "installed_gap" / "example" / "seed0_safelora" / "claim.ac"
+    result = runner.invoke(main, ["check", str(spec)])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert result.exit_code == 1
+    assert f"```\n{result.stdout}```" in readme
+
+
+def test_convert_keeps_every_explicitly_written_setting(runner, example_copy: Path) -> None:
+    import yaml
+
+    spec = example_copy / "written.ac"
+    original = (example_copy / "oracle.ac").read_text()
+    assert "settings {" not in original
+    spec.write_text(
+        original.rstrip().removesuffix("}")
+        + "  settings {\n    resamples 5000\n    seed 0\n    tau_fresh 0.7\n  }\n}\n"
+    )
+    as_yaml = runner.invoke(main, ["convert", str(spec), "--to", "yaml"]).stdout
+    assert yaml.safe_load(as_yaml)["claim"]["settings"] == {
+        "resamples": 5000,
+        "seed": 0,
+        "tau_fresh": 0.7,
+    }
+    converted = example_copy / "written.yaml"
+    converted.write_text(as_yaml)
+    back = runner.invoke(main, ["convert", str(converted), "--to", "ac"]).stdout
+    assert "    resamples 5000\n    seed 0\n    tau_fresh 0.7\n" in back

@@ -13,9 +13,10 @@ from ..claim.settings import card_group
 from ..diagnostics import DIAGNOSTICS
 from ..diagnostics.context import DataSetResult, interval_json
 from ..plan import Plan, bootstrap_settings
-from ..protocol import CELLS
+from ..stats.bootstrap import CELL_NAMES, CONTRASTS
 from ..stats.energy import ZERO_ENERGY
 from .document import CARD_VERSION, Card
+from .verdict import verdicts
 
 
 def build_card(
@@ -49,10 +50,7 @@ def build_card(
         },
         "precondition": _precondition(heldout),
         "diagnostics": diagnostics,
-        "verdict": {
-            "strict": _verdict(diagnostics, permissive=False),
-            "permissive": _verdict(diagnostics, permissive=True),
-        },
+        "verdict": verdicts(diagnostics),
         "datasets": [_dataset(r) for r in results.values()],
         "warnings": _warnings(plan, results, diagnostics, settings.min_clusters),
     }
@@ -82,36 +80,27 @@ def _precondition(heldout: DataSetResult) -> dict[str, Any]:
     }
 
 
-def _verdict(sections: dict[str, dict[str, Any]], permissive: bool) -> dict[str, Any]:
-    """Pass needs every diagnostic to pass; `failed` and `not_evaluable` name the others."""
-    statuses = {
-        name: (entry.permissive if permissive else entry.strict)(sections[name])
-        for name, entry in DIAGNOSTICS.items()
-    }
-    passed = sum(s == "pass" for s in statuses.values())
-    return {
-        "pass": passed == len(statuses),
-        "passed": passed,
-        "failed": [n for n, s in statuses.items() if s == "fail"],
-        "not_evaluable": [n for n, s in statuses.items() if s == "not_evaluable"],
-    }
-
-
 def _dataset(result: DataSetResult) -> dict[str, Any]:
+    """A data set's size, cell accuracies and every interval computed on it (card 1.1)."""
     entry: dict[str, Any] = {
         "key": result.key,
         "name": result.name,
         "subjects": sorted(result.subjects),
     }
     if result.boot is None:
-        return entry | {"clusters": None, "items": None, "accuracy": None, "reason": result.reason}
+        empty = dict.fromkeys(("clusters", "items", "accuracy", "intervals"))
+        return entry | empty | {"accuracy_intervals": None, "reason": result.reason}
     accuracy: dict[str, dict[str, float]] = {}
-    for (arm, condition), value in zip(CELLS, result.boot.accuracies, strict=True):
-        accuracy.setdefault(arm, {})[condition] = value
+    accuracy_intervals: dict[str, dict[str, Any]] = {}
+    for name, (arm, condition) in CELL_NAMES.items():
+        accuracy.setdefault(arm, {})[condition] = result.interval(name).estimate
+        accuracy_intervals.setdefault(arm, {})[condition] = interval_json(result, name)
     return entry | {
         "clusters": result.boot.clusters,
         "items": result.boot.items,
         "accuracy": accuracy,
+        "intervals": {name: interval_json(result, name) for name in CONTRASTS},
+        "accuracy_intervals": accuracy_intervals,
         "reason": "",
     }
 
@@ -131,8 +120,8 @@ def _warnings(
             )
         if result.boot is None:
             continue
-        for name, interval in result.boot.intervals.items():
-            if interval.sign_disagreement:
+        for name in CONTRASTS:
+            if result.interval(name).sign_disagreement:
                 warnings.append(
                     f"`{result.name}`: the bootstrap and t intervals of {name} "
                     "disagree on the sign of the upper bound"

@@ -3,6 +3,7 @@ and writing (validated, atomic). The one module that knows which card versions e
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from ..files import write_text_atomic
 from ..problems import Problem
 from ..span import Span
 
-CARD_VERSION = "1"
+CARD_VERSION = "1.1"
 """The version this accard writes, MAJOR or MAJOR.MINOR. A minor version only adds fields.
 Readers take every card of a major they know: an older minor is migrated to this version
 (`migrate`); a newer minor (a newer accard wrote it) is checked on the fields this version
@@ -69,9 +70,47 @@ CURRENT = _current()
 
 
 def migrate(document: dict[str, Any]) -> dict[str, Any]:
-    """A card of an older minor version, as the current version reads it. Every migration
-    lives here; 1 is the first version, so there is nothing to migrate yet."""
+    """A card of an older minor version, as the current version reads it: every migration
+    lives here, one step per minor version."""
+    if card_version(document) == (1, 0):
+        try:
+            document = _from_1_0(document)
+        except (KeyError, TypeError, AttributeError, IndexError):
+            pass  # not shaped as a 1.0 card: the schema check names what is wrong
     return document
+
+
+def _from_1_0(card: dict[str, Any]) -> dict[str, Any]:
+    """1.0 -> 1.1: the numbers 1.1 adds are unknown (null), and (b) follows PROTOCOL's
+    retention rule: not evaluable unless the held-out reduction is established."""
+    from .verdict import verdicts
+
+    card = copy.deepcopy(card)
+    for data in card["datasets"]:
+        _insert_before(data, "reason", {"intervals": None, "accuracy_intervals": None})
+    sections = card["diagnostics"]
+    fresh = sections["fresh_generalization"]
+    _insert_before(fresh, "reason", {"delta_deploy": None})
+    for target in sections["transfer"]["targets"]:
+        _insert_before(target, "reason", {"delta_deploy": None})
+    held = sections["reliability"]["delta_gap"]
+    if fresh["status"] != "not_evaluable" and held is not None and held["ci_high"] >= 0:
+        fresh.update(
+            status="not_evaluable",
+            retention=None,
+            reason="the held-out reduction is not established (migrated from card 1.0)",
+        )
+    card["verdict"] = verdicts(sections)
+    card["card_version"] = "1.1"
+    return card
+
+
+def _insert_before(entry: dict[str, Any], key: str, added: dict[str, Any]) -> None:
+    """Add `added` just before `key`, keeping the rest of the order (cards are ordered)."""
+    items = list(entry.items())
+    at = next((i for i, (k, _) in enumerate(items) if k == key), len(items))
+    entry.clear()
+    entry.update(items[:at] + list(added.items()) + items[at:])
 
 
 def schema_problems(document: Any, display: str, newer: bool = False) -> list[Problem]:

@@ -72,6 +72,12 @@ def interval_json(result: DataSetResult, name: str) -> dict[str, Any]:
     }
 
 
+def reported(result: DataSetResult, *names: str) -> dict[str, Any]:
+    """The named intervals of a data set, reported whether or not a gate reads them (null
+    only when the data set could not be bootstrapped at all)."""
+    return {name: interval_json(result, name) if result.boot else None for name in names}
+
+
 def upper_below_zero(result: DataSetResult, name: str) -> tuple[bool, str]:
     interval = result.interval(name)
     assert result.boot is not None

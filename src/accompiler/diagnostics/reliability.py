@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..claim.model import Claim
-from .context import RunContext, interval_json, upper_below_zero
+from .context import RunContext, reported, upper_below_zero
 from .registry import Diagnostic
 
 
 def run(context: RunContext) -> dict[str, Any]:
     heldout = context.datasets["heldout"]
+    numbers = reported(heldout, "delta_gap", "delta_deploy")
     if not heldout.installed:
         return {
             "status": "not_evaluable",
-            "delta_gap": None,
-            "delta_deploy": None,
+            **numbers,
             "deploy_cost_gate": None,
             "reason": heldout.not_installed_reason(),
         }
@@ -25,8 +25,7 @@ def run(context: RunContext) -> dict[str, Any]:
         passed, reason = False, gate["reason"]
     return {
         "status": "pass" if passed else "fail",
-        "delta_gap": interval_json(heldout, "delta_gap"),
-        "delta_deploy": interval_json(heldout, "delta_deploy"),
+        **numbers,
         "deploy_cost_gate": gate,
         "reason": reason,
     }

@@ -5,28 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..claim.model import Claim
-from .context import RunContext, interval_json, upper_below_zero
+from .context import RunContext, reported, upper_below_zero
 from .registry import Diagnostic, Section
 
 
 def _target(context: RunContext, key: str) -> dict[str, Any]:
     result = context.datasets[key]
+    numbers = reported(result, "delta_gap", "installed_gap", "delta_deploy")
     if not result.installed:
-        return {
-            "name": result.name,
-            "status": "not_evaluable",
-            "delta_gap": None,
-            "installed_gap": None,
-            "reason": result.not_installed_reason(),
-        }
-    passed, reason = upper_below_zero(result, "delta_gap")
-    return {
-        "name": result.name,
-        "status": "pass" if passed else "fail",
-        "delta_gap": interval_json(result, "delta_gap"),
-        "installed_gap": interval_json(result, "installed_gap"),
-        "reason": reason,
-    }
+        status, reason = "not_evaluable", result.not_installed_reason()
+    else:
+        passed, reason = upper_below_zero(result, "delta_gap")
+        status = "pass" if passed else "fail"
+    return {"name": result.name, "status": status, **numbers, "reason": reason}
 
 
 def run(context: RunContext) -> dict[str, Any]:

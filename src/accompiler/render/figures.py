@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..card.document import card_version
+
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
     from matplotlib.axes import Axes
@@ -101,7 +103,7 @@ def _cell_point_iv(point: CellPoint) -> None:
 
 
 def cell_point_from_card(card: Mapping[str, Any], cell: str, group: str | None = None) -> CellPoint:
-    """Read a cell's point from a card (a JSON dict of card version "1").
+    """Read a cell's point from a card (a JSON dict of card version 1.x).
 
     Args:
         card: The card, as `json.load` returns it.
@@ -112,10 +114,11 @@ def cell_point_from_card(card: Mapping[str, Any], cell: str, group: str | None =
         The held-out intervals with the status of (a), and the signature with that of (c).
 
     Raises:
-        ValueError: The card is not of version "1".
+        ValueError: The card is not of version 1.x.
     """
-    if card.get("card_version") != "1":
-        raise ValueError(f"card version {card.get('card_version')!r} is not supported (only '1')")
+    version = card_version(card)
+    if version is None or version[0] != 1:
+        raise ValueError(f"card version {card.get('card_version')!r} is not supported (only 1.x)")
     reliability = card["diagnostics"]["reliability"]
     mechanism = card["diagnostics"]["mechanism"]
     return CellPoint(
@@ -189,7 +192,7 @@ def card_figure(card: Mapping[str, Any], *, fmt: str = "svg") -> bytes:
     the defended update's point coloured by the status of (c).
 
     Args:
-        card: A card of version "1", as `json.load` returns it.
+        card: A card of version 1.x, as `json.load` returns it.
         fmt: "svg" or "png".
 
     Returns:

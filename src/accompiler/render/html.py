@@ -1,4 +1,4 @@
-"""Card -> a self-contained HTML page."""
+"""Card -> a self-contained HTML page (inline CSS and figure, no network)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from html import escape
 from typing import Any
 
 from . import svg
-from .summary import deploy_line, gap_line, rows, settings_line, verdict_line
+from .summary import dataset_rows, deploy_line, gap_line, rows, settings_line, verdict_line
 
 _STYLE = (
     "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto}"
@@ -15,12 +15,33 @@ _STYLE = (
 )
 
 
+def _table(header: list[str], body: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    lines = []
+    for index, cells in enumerate(body):
+        css = classes[index] if classes else ""
+        tds = "".join(
+            f'<td class="{css}">{escape(c)}</td>' if i == 1 and css else f"<td>{escape(c)}</td>"
+            for i, c in enumerate(cells)
+        )
+        lines.append(f"<tr>{tds}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(lines)}</table>"
+
+
 def render(card: dict[str, Any]) -> str:
     claim = card["claim"]
-    body = "".join(
-        f'<tr><td>{escape(r.title)}</td><td class="{r.status}">{escape(r.status)}</td>'
-        f"<td>{escape(r.figure)}</td><td>{escape(r.reason)}</td></tr>"
-        for r in rows(card)
+    diagnostics = rows(card)
+    table = _table(
+        ["diagnostic", "status", "result", "reason"],
+        [[r.title, r.status, r.figure, r.reason] for r in diagnostics],
+        [r.status for r in diagnostics],
+    )
+    datasets = _table(
+        ["data set", "clusters", "gap (undefended)", "gap (defended)", "Δgap", "Δdeploy"],
+        [
+            [d.label, d.clusters, d.gap_undefended, d.gap_defended, d.delta_gap, d.delta_deploy]
+            for d in dataset_rows(card)
+        ],
     )
     warnings = "".join(f"<li>{escape(w)}</li>" for w in card["warnings"])
     return (
@@ -28,10 +49,9 @@ def render(card: dict[str, Any]) -> str:
         f"{escape(claim['title'])}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{escape(claim['title'])}</h1><p>{escape(claim['defense'])} · claims "
         f"{escape(claim['mechanism_claimed'])} · {escape(claim['model'])}</p>"
-        f"<p>{escape(gap_line(card))}</p><table><tr><th>diagnostic</th><th>status</th>"
-        f"<th>result</th><th>reason</th></tr>{body}</table>"
-        f"<p>Deployment cost: {escape(deploy_line(card))}</p>"
-        f"<p><strong>{escape(verdict_line(card))}</strong></p>"
+        f"<p>{escape(gap_line(card))}</p>{table}"
+        f"<p>Deployment cost: {escape(deploy_line(card) or 'not evaluable')}</p>"
+        f"<p><strong>{escape(verdict_line(card))}</strong></p>{datasets}"
         f"<p><small>{escape(settings_line(card))}</small></p>"
         + (f"<ul>{warnings}</ul>" if warnings else "")
         + svg.render(card)

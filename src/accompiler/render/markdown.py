@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .summary import deploy_line, gap_line, rows, safelora_line, settings_line, verdict_line
+from .summary import (
+    dataset_rows,
+    deploy_line,
+    gap_line,
+    rows,
+    safelora_line,
+    settings_line,
+    verdict_line,
+)
 
 
 def _cell(text: str) -> str:
@@ -42,6 +50,16 @@ def render(card: dict[str, Any]) -> str:
         f"Deployment cost: {cost or 'not evaluable'}.",
         "",
         f"Verdict: {verdict_line(card)}.",
+        "",
+        "| data set | clusters | items | gap (undefended) | gap (defended) | Δgap | Δdeploy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_cell(d.label)} | {d.clusters} | {d.items} | {d.gap_undefended} | "
+        f"{d.gap_defended} | {d.delta_gap} | {d.delta_deploy} |"
+        for d in dataset_rows(card)
+    ]
+    lines += [
         "",
         f"_{settings_line(card)}; accard "
         f"{card['tool']['version']}, card version {card['card_version']}._",

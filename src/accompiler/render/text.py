@@ -1,10 +1,19 @@
-"""Card -> the terminal card: one line a diagnostic, the verdicts, the cost, the settings."""
+"""Card -> the terminal card: one line a diagnostic, the verdicts, the cost, every data set,
+the settings and the warnings."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .summary import deploy_line, gap_line, rows, safelora_line, settings_line, verdict_line
+from .summary import (
+    dataset_rows,
+    deploy_line,
+    gap_line,
+    rows,
+    safelora_line,
+    settings_line,
+    verdict_line,
+)
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "not_evaluable": "N/A "}
 
@@ -32,7 +41,21 @@ def render(card: dict[str, Any]) -> str:
         f"deployment cost  {cost}" if cost else "deployment cost  not evaluable",
         f"verdict          {verdict_line(card)}",
         "",
+        *_datasets(card),
+        "",
         settings_line(card),
     ]
     lines += [f"warning: {w}" for w in card["warnings"]]
     return "\n".join(lines)
+
+
+def _datasets(card: dict[str, Any]) -> list[str]:
+    data = dataset_rows(card)
+    width = max(len(d.label) for d in data)
+    lines = [f"{'data set':<{width}}  clusters  gap undefended / gap defended / Δdeploy"]
+    for d in data:
+        lines.append(
+            f"{d.label:<{width}}  {d.clusters:>8}  {d.gap_undefended} / {d.gap_defended} / "
+            f"{d.delta_deploy}"
+        )
+    return lines

@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from ..protocol import CELLS
 from .intervals import BootstrapResult, Interval
 from .tdist import t_quantile
 
@@ -22,6 +23,8 @@ CONTRASTS: dict[str, tuple[float, float, float, float]] = {
     "delta_gap": (-1, 1, 1, -1),
     "delta_deploy": (-1, 0, 1, 0),
 }
+# Each cell accuracy has an interval of its own, named after its cell.
+CELL_NAMES = {f"accuracy.{arm}.{condition}": (arm, condition) for arm, condition in CELLS}
 _BATCH_ELEMENTS = 1 << 22
 
 
@@ -81,16 +84,53 @@ def bootstrap_contrasts(
     n_clusters = sums.shape[0]
     coefficients = np.array(list(CONTRASTS.values()), dtype=np.float64)
     accuracies = sums.sum(axis=0) / counts.sum(axis=0)
-    estimates = coefficients @ accuracies
     weights = cluster_multiplicities(n_clusters, resamples, seed)
-    resampled = ((weights @ sums) / (weights @ counts)) @ coefficients.T
+    resampled_cells = (weights @ sums) / (weights @ counts)
+    intervals = _intervals(
+        list(CONTRASTS),
+        coefficients @ accuracies,
+        resampled_cells @ coefficients.T,
+        cluster_robust_se(sums, counts, coefficients),
+        confidence,
+        n_clusters,
+    )
+    cells = np.eye(len(CELL_NAMES))
+    intervals |= _intervals(
+        list(CELL_NAMES),
+        accuracies,
+        resampled_cells,
+        cluster_robust_se(sums, counts, cells),
+        confidence,
+        n_clusters,
+    )
+    a, b, c, d = (float(x) for x in accuracies)
+    return BootstrapResult(
+        intervals,
+        (a, b, c, d),
+        n_clusters,
+        int(counts.sum()),
+        resamples,
+        confidence,
+        seed,
+    )
+
+
+def _intervals(
+    names: list[str],
+    estimates: NDArray[np.float64],
+    resampled: NDArray[np.float64],
+    se: NDArray[np.float64],
+    confidence: float,
+    n_clusters: int,
+) -> dict[str, Interval]:
+    """Percentile intervals of each resampled column, with their Monte-Carlo errors and the
+    analytic t interval beside them."""
     alpha = 1 - confidence
     bounds = np.quantile(resampled, [alpha / 2, 1 - alpha / 2], axis=0)
     mc_errors = quantile_mc_error(resampled, [alpha / 2, 1 - alpha / 2])
-    se = cluster_robust_se(sums, counts, coefficients)
     t_quantile = _t_quantile(1 - alpha / 2, n_clusters - 1)
     intervals = {}
-    for k, name in enumerate(CONTRASTS):
+    for k, name in enumerate(names):
         t_low, t_high = estimates[k] - t_quantile * se[k], estimates[k] + t_quantile * se[k]
         intervals[name] = Interval(
             float(estimates[k]),
@@ -103,16 +143,7 @@ def bootstrap_contrasts(
             float(t_high),
             bool((bounds[1, k] < 0) != (t_high < 0)),
         )
-    a, b, c, d = (float(x) for x in accuracies)
-    return BootstrapResult(
-        intervals,
-        (a, b, c, d),
-        n_clusters,
-        int(counts.sum()),
-        resamples,
-        confidence,
-        seed,
-    )
+    return intervals
 
 
 def cluster_robust_se(
