@@ -7,7 +7,7 @@ import click
 
 from .._version import __version__
 from ..problems import SpecError
-from . import cards, check, spec
+from . import cards, check, diff, spec
 
 
 @click.group()
@@ -25,7 +25,7 @@ for command in (
     cards.validate,
     cards.show,
     cards.reproduce,
-    cards.diff,
+    diff.diff,
 ):
     main.add_command(command)
 

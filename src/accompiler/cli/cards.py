@@ -1,8 +1,7 @@
-"""`accard validate`, `show`, `reproduce` and `diff`: what a reader does with saved cards."""
+"""`accard validate`, `show` and `reproduce`: what a reviewer does with a submitted card."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -53,25 +52,6 @@ def show(card_path: Path, output_format: str) -> None:
     card = load_card(card_path)
     click.echo(card.render(output_format))
     fail_unless(card.passes)
-
-
-@click.command()
-@click.argument("old", type=CARD)
-@click.argument("new", type=CARD)
-@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
-@guard
-def diff(old: Path, new: Path, as_json: bool) -> None:
-    """Compare two cards (e.g. two revisions of a paper): verdicts, statuses, estimates,
-    settings and inputs. Exit 0 when they agree, 1 when they differ, 2 on an invalid card."""
-    from ..diff import diff_cards, render_changes
-
-    changes = diff_cards(load_card(old).document, load_card(new).document)
-    if as_json:
-        document = [{"path": c.path, "old": c.old, "new": c.new} for c in changes]
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
-    else:
-        click.echo(render_changes(changes, str(old), str(new)))
-    fail_unless(not changes)
 
 
 @click.command()
