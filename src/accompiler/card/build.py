@@ -85,6 +85,7 @@ def _dataset(result: DataSetResult) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "key": result.key,
         "name": result.name,
+        "records_format": result.records_format,
         "subjects": sorted(result.subjects),
     }
     if result.boot is None:

@@ -87,6 +87,7 @@ def _from_1_0(card: dict[str, Any]) -> dict[str, Any]:
 
     card = copy.deepcopy(card)
     for data in card["datasets"]:
+        _insert_before(data, "subjects", {"records_format": card["claim"]["records_format"]})
         _insert_before(data, "reason", {"intervals": None, "accuracy_intervals": None})
     sections = card["diagnostics"]
     fresh = sections["fresh_generalization"]

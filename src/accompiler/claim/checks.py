@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..problems import Problem
 from ..records.formats import FORMATS
 from ..span import Span
-from .model import WEIGHT_ROLES, Claim
-
-
-def confined_path(spec_dir: Path, relative: str) -> tuple[Path | None, str]:
-    """Resolve `relative` inside `spec_dir`; return (path, '') or (None, why it is refused)."""
-    pure = PurePosixPath(relative.replace("\\", "/"))
-    if pure.is_absolute() or (len(relative) > 1 and relative[1] == ":"):
-        return None, "is absolute; paths are relative to the spec's folder"
-    if ".." in pure.parts:
-        return None, "leaves the spec's folder (`..`)"
-    root = spec_dir.resolve()
-    target = (root / pure).resolve()
-    if target != root and root not in target.parents:
-        return None, "points outside the spec's folder (through a symlink)"
-    if not target.exists():
-        return None, "does not exist"
-    return target, ""
+from .model import WEIGHT_ROLES, Claim, DataSet, RecordFile
+from .paths import Resolved, confined_path, resolve_records
 
 
 def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
     """Every problem with the files a claim names: confinement, existence, kind."""
     problems: list[Problem] = []
-    for field, relative, kind in _named_paths(claim):
+    for field, data, keyword, record in _record_entries(claim):
+        resolved = resolve_record_entry(spec_dir, data, keyword, record)
+        if resolved.why:
+            summary = f"path `{record.path}` {resolved.why}"
+            detail = resolved.detail or _help(resolved.why)
+            problems.append(Problem(summary, claim.spans.get(field), detail, field))
+    for adapter in claim.adapters:
+        field = f"claim.adapters.{adapter.role}.path"
         span = claim.spans.get(field)
-        path, why = confined_path(spec_dir, relative)
+        path, why = confined_path(spec_dir, adapter.path)
         if path is None:
-            problems.append(Problem(f"path `{relative}` {why}", span, _help(why), field))
+            problems.append(Problem(f"path `{adapter.path}` {why}", span, _help(why), field))
             continue
-        problems += _kind_problems(claim, path, relative, kind, span, field)
+        problems += _kind_problems(claim, path, adapter.path, span, field)
     if claim.defense.relabel and claim.defense.relabel.to == claim.defense.mechanism:
         problems.append(
             Problem(
@@ -48,19 +40,34 @@ def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
     return problems
 
 
+def resolve_record_entry(
+    spec_dir: Path, data: DataSet, keyword: str, record: RecordFile
+) -> Resolved:
+    """The exact files one `file`/`undefended`/`defended` entry of a data set names."""
+    return resolve_records(
+        spec_dir,
+        record.path,
+        FORMATS[data.records.format],
+        arm=keyword != "file",
+        condition=record.condition is not None,
+    )
+
+
 def _help(why: str) -> str:
     if "exist" in why:
         return "check the spelling; paths are relative to the folder that holds the spec"
     return "keep every input inside the folder that holds the spec"
 
 
-def _named_paths(claim: Claim) -> list[tuple[str, str, str]]:
-    named: list[tuple[str, str, str]] = []
+def _record_entries(claim: Claim) -> list[tuple[str, DataSet, str, RecordFile]]:
+    """(field path, data set, keyword, entry) of every record entry, in spec order."""
+    entries = []
     for prefix, data in zip(_dataset_fields(claim), claim.datasets, strict=True):
-        for key, values in data.file_groups():
-            named += [(f"{prefix}.{key}[{i}]", v.path, "records") for i, v in enumerate(values)]
-    named += [(f"claim.adapters.{a.role}.path", a.path, "adapter") for a in claim.adapters]
-    return named
+        for keyword, values in data.file_groups():
+            entries += [
+                (f"{prefix}.{keyword}[{i}]", data, keyword, v) for i, v in enumerate(values)
+            ]
+    return entries
 
 
 def _dataset_fields(claim: Claim) -> list[str]:
@@ -70,30 +77,18 @@ def _dataset_fields(claim: Claim) -> list[str]:
 
 
 def _kind_problems(
-    claim: Claim, path: Path, relative: str, kind: str, span: Span | None, field: str
+    claim: Claim, path: Path, relative: str, span: Span | None, field: str
 ) -> list[Problem]:
-    """Is the file what its keyword says: a record file, full weights, or an adapter?"""
-    if kind == "records":
-        why, detail = _record_fault(claim, path)
-    else:
-        role = field.split(".")[2]
-        adapter = claim.adapter(role)
-        scale = adapter.scale if adapter is not None else None
-        why, detail = (
-            _weights_fault(path, role)
-            if role in WEIGHT_ROLES
-            else _adapter_fault(path, relative, role, scale)
-        )
+    """Is the file what its keyword says: full weights, or an adapter?"""
+    role = field.split(".")[2]
+    adapter = claim.adapter(role)
+    scale = adapter.scale if adapter is not None else None
+    why, detail = (
+        _weights_fault(path, role)
+        if role in WEIGHT_ROLES
+        else _adapter_fault(path, relative, role, scale)
+    )
     return [Problem(f"`{relative}` {why}", span, detail, field)] if why else []
-
-
-def _record_fault(claim: Claim, path: Path) -> tuple[str, str]:
-    suffixes = FORMATS[claim.records.format].suffixes
-    if not path.is_file():
-        return "is not a file", ""
-    if path.suffix.lower() not in suffixes:
-        return (f"is not a {claim.records.format} record file", "expected " + " or ".join(suffixes))
-    return "", ""
 
 
 def _weights_fault(path: Path, role: str) -> tuple[str, str]:

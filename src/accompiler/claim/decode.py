@@ -176,10 +176,10 @@ def _claim(body: _Fields, spans: dict[str, Span]) -> Claim | None:
     defense = _defense(body.mapping("defense", required=True))
     model = body.text("model", required=True)
     records = _records(body)
-    heldout = _dataset(body.mapping("heldout", required=True), "heldout", "task")
+    heldout = _dataset(body.mapping("heldout", required=True), "heldout", "task", records)
     fresh_fields = body.mapping("fresh")
-    fresh = _dataset(fresh_fields, "fresh", None) if fresh_fields else None
-    transfer = _transfers(body)
+    fresh = _dataset(fresh_fields, "fresh", None, records) if fresh_fields else None
+    transfer = _transfers(body, records)
     adapters = _adapters(body.mapping("adapters"))
     settings, written = _settings(body.mapping("settings"))
     body.finish()
@@ -223,10 +223,11 @@ def _defense(fields: _Fields | None) -> Defense | None:
     return Defense(name, mechanism, relabel)
 
 
-def _records(body: _Fields) -> Records:
+def _records(body: _Fields, default: Records | None = None) -> Records:
+    """A `records` statement (claim-level, or a data set's own, which defaults to it)."""
     fields = body.mapping("records")
     if fields is None:
-        return Records.default()
+        return default or Records.default()
     record_format = fields.choice("format", tuple(FORMATS)) or "canonical"
     mapping = dict(FORMATS[record_format].fields)
     for name in RECORD_FIELDS:
@@ -243,10 +244,13 @@ def _records(body: _Fields) -> Records:
     return Records(record_format, tuple(mapping.items()), chosen)
 
 
-def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | None:
+def _dataset(
+    fields: _Fields | None, role: str, label: str | None, records: Records
+) -> DataSet | None:
     if fields is None:
         return None
     name = fields.text(label, required=True) if label else role
+    own_records = _records(fields, records)
     files = fields.record_files("file")
     undefended, defended = fields.record_files("undefended"), fields.record_files("defended")
     fields.finish()
@@ -261,17 +265,17 @@ def _dataset(fields: _Fields | None, role: str, label: str | None) -> DataSet | 
             'add `file "data.jsonl"` (arm from a field) or `undefended "u.jsonl"` and '
             '`defended "d.jsonl"` (arm from the file)',
         )
-    return DataSet(role, name, files, undefended, defended)
+    return DataSet(role, name, files, undefended, defended, own_records)
 
 
-def _transfers(body: _Fields) -> tuple[DataSet, ...]:
+def _transfers(body: _Fields, records: Records) -> tuple[DataSet, ...]:
     targets: list[DataSet] = []
     seen: dict[str, Span] = {}
     for _key, node in body.entries("transfer"):
         items = node.items if isinstance(node, Sequence) else (node,)
         for item in items:
             fields = body.as_fields(item, f"claim.transfer[{len(targets)}]", "transfer")
-            target = _dataset(fields, "transfer", "name")
+            target = _dataset(fields, "transfer", "name", records)
             if target is None:
                 continue
             if target.name in seen:

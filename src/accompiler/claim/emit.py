@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from ..records.formats import FORMATS
-from .model import LANGUAGE_VERSION, Claim, DataSet
+from .model import LANGUAGE_VERSION, Claim, DataSet, Records
 from .settings import changed
 
 
@@ -21,9 +21,22 @@ def _number(value: float | int) -> str:
     return repr(value)
 
 
-def _changed_fields(claim: Claim) -> dict[str, str]:
-    default = FORMATS[claim.records.format].fields
-    return {k: v for k, v in claim.records.fields if default[k] != v}
+def _changed_fields(records: Records) -> dict[str, str]:
+    """The field paths that differ from the format's defaults, and the filter if any."""
+    default = FORMATS[records.format].fields
+    fields = {k: v for k, v in records.fields if default[k] != v}
+    return fields | ({"filter": records.filter} if records.filter is not None else {})
+
+
+def _records_lines(records: Records) -> list[str]:
+    fields = _changed_fields(records)
+    if not fields:
+        return [f"records {records.format}"]
+    return [f"records {records.format} {{", *[f"  {k} {_q(v)}" for k, v in fields.items()], "}"]
+
+
+def _records_yaml(records: Records) -> dict[str, Any]:
+    return {"format": records.format, **_changed_fields(records)}
 
 
 def _entry(key: str, path: str, attribute: tuple[str, str] | None) -> list[str]:
@@ -33,8 +46,9 @@ def _entry(key: str, path: str, attribute: tuple[str, str] | None) -> list[str]:
     return [f"  {key} {_q(path)} {{", f"    {attribute[0]} {attribute[1]}", "  }"]
 
 
-def _dataset_lines(data: DataSet) -> list[str]:
-    return [
+def _dataset_lines(data: DataSet, claim: Claim) -> list[str]:
+    own = ["  " + line for line in _records_lines(data.records)]
+    return (own if data.records != claim.records else []) + [
         line
         for key, files in data.file_groups()
         for record in files
@@ -53,20 +67,12 @@ def claim_to_ac(claim: Claim) -> str:
         relabel = claim.defense.relabel
         body.append(f"  relabel {relabel.to} because {_q(relabel.because)}")
     body += ["}", f"model {_q(claim.model)}"]
-    fields = _changed_fields(claim)
-    if claim.records.filter is not None:
-        fields["filter"] = claim.records.filter
-    if fields:
-        body.append(f"records {claim.records.format} {{")
-        body += [f"  {k} {_q(v)}" for k, v in fields.items()]
-        body.append("}")
-    else:
-        body.append(f"records {claim.records.format}")
-    body += [f"heldout {_q(claim.heldout.name)} {{", *_dataset_lines(claim.heldout), "}"]
+    body += _records_lines(claim.records)
+    body += [f"heldout {_q(claim.heldout.name)} {{", *_dataset_lines(claim.heldout, claim), "}"]
     if claim.fresh:
-        body += ["fresh {", *_dataset_lines(claim.fresh), "}"]
+        body += ["fresh {", *_dataset_lines(claim.fresh, claim), "}"]
     for target in claim.transfer:
-        body += [f"transfer {_q(target.name)} {{", *_dataset_lines(target), "}"]
+        body += [f"transfer {_q(target.name)} {{", *_dataset_lines(target, claim), "}"]
     if claim.adapters:
         body.append("adapters {")
         for adapter in claim.adapters:
@@ -81,8 +87,10 @@ def claim_to_ac(claim: Claim) -> str:
     return "\n".join(lines + ["}"]) + "\n"
 
 
-def _dataset_yaml(data: DataSet, label: str | None) -> dict[str, Any]:
+def _dataset_yaml(data: DataSet, label: str | None, claim: Claim) -> dict[str, Any]:
     out: dict[str, Any] = {label: data.name} if label else {}
+    if data.records != claim.records:
+        out["records"] = _records_yaml(data.records)
     for key, values in data.file_groups():
         if values:
             out[key] = [r.path if r.condition is None else vars(r) for r in values]
@@ -100,17 +108,13 @@ def claim_to_yaml(claim: Claim) -> str:
         "title": claim.title,
         "defense": defense,
         "model": claim.model,
-        "records": {
-            "format": claim.records.format,
-            **_changed_fields(claim),
-            **({"filter": claim.records.filter} if claim.records.filter is not None else {}),
-        },
-        "heldout": _dataset_yaml(claim.heldout, "task"),
+        "records": _records_yaml(claim.records),
+        "heldout": _dataset_yaml(claim.heldout, "task", claim),
     }
     if claim.fresh:
-        body["fresh"] = _dataset_yaml(claim.fresh, None)
+        body["fresh"] = _dataset_yaml(claim.fresh, None, claim)
     if claim.transfer:
-        body["transfer"] = [_dataset_yaml(t, "name") for t in claim.transfer]
+        body["transfer"] = [_dataset_yaml(t, "name", claim) for t in claim.transfer]
     if claim.adapters:
         body["adapters"] = {
             a.role: a.path if a.scale is None else {"path": a.path, "scale": a.scale}

@@ -65,6 +65,8 @@ class DataSet:
     files: tuple[RecordFile, ...] = ()
     undefended: tuple[RecordFile, ...] = ()
     defended: tuple[RecordFile, ...] = ()
+    records: Records = field(default_factory=Records.default)
+    """How this data set's files are read: its own `records` statement, else the claim's."""
 
     @property
     def key(self) -> str:
@@ -129,11 +131,7 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
         "title": claim.title,
         "defense": defense,
         "model": claim.model,
-        "records": {
-            "format": claim.records.format,
-            "fields": claim.records.field_map(),
-            "filter": claim.records.filter,
-        },
+        "records": records_json(claim.records),
         "heldout": _dataset_json(claim.heldout),
         "fresh": _dataset_json(claim.fresh) if claim.fresh else None,
         "transfer": [_dataset_json(t) for t in claim.transfer],
@@ -142,9 +140,14 @@ def claim_to_json(claim: Claim) -> dict[str, Any]:
     }
 
 
+def records_json(records: Records) -> dict[str, Any]:
+    return {"format": records.format, "fields": records.field_map(), "filter": records.filter}
+
+
 def _dataset_json(data: DataSet) -> dict[str, Any]:
     return {
         "name": data.name,
+        "records": records_json(data.records),
         "files": [vars(f) for f in data.files],
         "undefended": [vars(f) for f in data.undefended],
         "defended": [vars(f) for f in data.defended],

@@ -19,6 +19,7 @@ class DataSetResult:
     subjects: frozenset[str]
     boot: BootstrapResult | None
     reason: str = ""
+    records_format: str = "canonical"
 
     def interval(self, name: str) -> Interval:
         assert self.boot is not None

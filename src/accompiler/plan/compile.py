@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from ..claim.checks import resolve_record_entry
 from ..claim.model import WEIGHT_ROLES, Claim, DataSet
 from ..diagnostics import DIAGNOSTICS
 from ..files import read_capped, sha256_file
@@ -34,21 +35,24 @@ def compile_plan(
         return hashlib.sha256(data).hexdigest(), len(data)
 
     datasets = tuple(
-        PlannedDataSet(data, tuple(_record_inputs(data, hashed))) for data in claim.datasets
+        PlannedDataSet(data, tuple(_record_inputs(data, spec_dir, hashed)))
+        for data in claim.datasets
     )
     adapters = tuple(_adapter_inputs(claim, spec_dir, hashed))
     return Plan(claim, datasets, adapters, _steps(claim)), []
 
 
-def _record_inputs(data: DataSet, hashed: _Hasher) -> list[PlanInput]:
+def _record_inputs(data: DataSet, spec_dir: Path, hashed: _Hasher) -> list[PlanInput]:
+    """Each entry's exact files (a folder or pattern resolved), in spec order."""
     inputs = []
     for keyword, files in data.file_groups():
         arm = None if keyword == "file" else keyword
         for record in files:
-            sha256, size = hashed(record.path)
-            inputs.append(
-                PlanInput("records", record.path, sha256, size, data.key, arm, record.condition)
-            )
+            for path in resolve_record_entry(spec_dir, data, keyword, record).paths:
+                sha256, size = hashed(path)
+                inputs.append(
+                    PlanInput("records", path, sha256, size, data.key, arm, record.condition)
+                )
     return inputs
 
 
@@ -82,7 +86,7 @@ def _steps(claim: Claim) -> tuple[PlanStep, ...]:
         PlanStep(
             f"records.{d.key}",
             "load_and_bootstrap",
-            tuple(f.path for _, files in d.file_groups() for f in files),
+            tuple(f.path for _, files in d.file_groups() for f in files),  # as written
             ("installed_gap", "delta_gap", "delta_deploy"),
         )
         for d in claim.datasets

@@ -48,7 +48,7 @@ def _load(
         sources.append(SourceFile(item.path, data, suffix, item.arm, item.condition))
     if problems:
         return None, problems
-    records = plan.claim.records
+    records = planned.data.records
     return build_table(sources, records.field_map(), FORMATS[records.format], records.filter)
 
 
@@ -56,7 +56,9 @@ def bootstrap_dataset(data: DataSet, table: ClusterTable, settings: Settings) ->
     """The data set's intervals; a data set of fewer than 2 clusters is degenerate."""
     if len(table.question_ids) < 2:
         reason = f"`{data.name}` has {len(table.question_ids)} question cluster; at least 2 needed"
-        return DataSetResult(data.key, data.name, table.subject_set, None, reason)
+        return DataSetResult(
+            data.key, data.name, table.subject_set, None, reason, data.records.format
+        )
     boot = bootstrap_contrasts(
         table.sums,
         table.counts,
@@ -64,7 +66,7 @@ def bootstrap_dataset(data: DataSet, table: ClusterTable, settings: Settings) ->
         confidence=settings.confidence,
         seed=settings.seed,
     )
-    return DataSetResult(data.key, data.name, table.subject_set, boot)
+    return DataSetResult(data.key, data.name, table.subject_set, boot, "", data.records.format)
 
 
 def subject_overlap(plan: Plan, tables: Tables) -> list[Problem]:

@@ -275,6 +275,7 @@ class Signature:
 
 
 _BLOCK = Signature((), "yes")
+DATA_SETS = ("heldout", "fresh", "transfer")
 SIGNATURES: dict[tuple[str, str], Signature] = {
     ("", "claim"): Signature(("title",), "yes"),
     ("claim", "defense"): Signature(("name",), "yes"),
@@ -287,9 +288,10 @@ SIGNATURES: dict[tuple[str, str], Signature] = {
     ("defense", "relabel"): Signature(("to", "=because", "because")),
     **{
         (data, key): Signature(("path",), "optional")
-        for data in ("heldout", "fresh", "transfer")
+        for data in DATA_SETS
         for key in ("file", "undefended", "defended")
     },
+    **{(data, "records"): Signature(("format",), "optional") for data in DATA_SETS},
     ("adapters", "undefended"): Signature(("path",), "optional"),
     ("adapters", "defended"): Signature(("path",), "optional"),
     ("adapters", "reference"): Signature(("path",), "optional"),
