@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ from .model import (
     Relabel,
 )
 from .settings import SETTINGS, Settings
+
+PLACEHOLDER = re.compile(r"^<fill in\b.*>$", re.DOTALL)
 
 
 @dataclass
@@ -149,7 +152,11 @@ class _Fields:
 
 
 def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
-    """Build the Claim IR from a config tree; report every problem found, not just the first."""
+    """Build the Claim IR from a config tree; report every problem found, not just the first.
+    A draft's unfilled placeholders are the only problems reported while any remain."""
+    unfilled = list(_placeholders(tree, ""))
+    if unfilled:
+        return None, unfilled
     problems: list[Problem] = []
     spans: dict[str, Span] = {}
     top = _Fields(tree, "", problems, spans)
@@ -169,6 +176,24 @@ def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
     if any(p.is_error for p in problems):
         return None, problems
     return claim, problems
+
+
+def _placeholders(node: Node, path: str) -> Iterator[Problem]:
+    """Every `"<fill in: ...>"` string an `accard init` draft left, where it stands."""
+    if isinstance(node, Scalar):
+        if isinstance(node.value, str) and PLACEHOLDER.match(node.value):
+            yield Problem(
+                f"placeholder not filled in: {node.value}",
+                node.span,
+                "replace it with the value (the draft's comments say what it is)",
+                path,
+            )
+    elif isinstance(node, Mapping):
+        for key, child in node.entries:
+            yield from _placeholders(child, f"{path}.{key.name}" if path else key.name)
+    else:
+        for index, child in enumerate(node.items):
+            yield from _placeholders(child, f"{path}[{index}]")
 
 
 def _claim(body: _Fields, spans: dict[str, Span]) -> Claim | None:

@@ -22,6 +22,7 @@ for command in (
     check.plan,
     spec.fmt,
     spec.convert,
+    spec.init,
     cards.validate,
     cards.show,
     cards.reproduce,

@@ -61,3 +61,37 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         write_or_fail(out, lambda path: write_text_atomic(path, text), "the converted spec")
+
+
+@click.command()
+@click.option(
+    "--from",
+    "folders",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A harness output folder (lm-eval run, inspect logs, canonical files); repeatable.",
+)
+@click.option("--out", type=OUT, help="Write the draft here (its folder holds the data).")
+@guard
+def init(folders: tuple[Path, ...], out: Path | None) -> None:
+    """Draft a commented claim, from harness output folders if given. What the files show is
+    filled in; the rest is a "<fill in: ...>" placeholder that `accard plan` reports."""
+    from ..claim.draft import draft_claim
+    from ..files import write_text_atomic
+    from ..problems import Problem, SpecError
+    from ..span import Span
+
+    spec_dir = (out.parent if out is not None else Path.cwd()).resolve()
+    outside = [f for f in folders if not f.resolve().is_relative_to(spec_dir)]
+    if outside:
+        summary = f"`{outside[0]}` is outside the spec's folder {spec_dir}"
+        help_text = "write the draft (--out) into a folder that holds the data"
+        raise SpecError([Problem(summary, Span(str(outside[0]), 0), help_text, "--from")])
+    text = draft_claim(list(folders), spec_dir)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if out.exists():
+        raise click.UsageError(f"{out} exists; init writes a new draft only")
+    write_or_fail(out, lambda path: write_text_atomic(path, text), "the draft")
+    click.echo(f"wrote {out}: fill in its placeholders, then `accard plan {out}`", err=True)

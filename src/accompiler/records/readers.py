@@ -84,13 +84,49 @@ def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
     yield from _read_eval_archive(data)
 
 
-def _read_eval_archive(data: bytes) -> Iterator[Row]:
+def read_inspect_header(data: bytes, suffix: str) -> dict[str, Any]:
+    """An inspect log's log-level `eval` object (task, task_args, model, config...)."""
+    if suffix == ".json":
+        try:
+            log = _json(data)
+        except (ValueError, RecursionError) as error:
+            raise ReadError(f"not valid JSON ({error})") from None
+    else:
+        archive = _eval_archive(data)
+        if "header.json" not in archive.namelist():
+            raise ReadError("an inspect .eval archive without header.json")
+        log = _member_json(archive, "header.json")
+    header = log.get("eval") if isinstance(log, dict) else None
+    if not isinstance(header, dict):
+        raise ReadError("an inspect log without its `eval` header")
+    return header
+
+
+def _eval_archive(data: bytes) -> zipfile.ZipFile:
     if sys.version_info < (3, 14):
         import zipfile_zstd  # noqa: F401 - registers zstd, as inspect_ai itself does
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise ReadError("not an inspect .eval archive (not a zip file)") from None
+
+
+def _member_json(archive: zipfile.ZipFile, name: str) -> Any:
+    info = archive.getinfo(name)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ReadError(f"archive member {name} is too large to read safely", name)
+    with archive.open(name) as member:
+        content = member.read(MAX_MEMBER_BYTES + 1)
+    if len(content) > MAX_MEMBER_BYTES:
+        raise ReadError(f"archive member {name} inflates past its stated size", name)
+    try:
+        return _json(content)
+    except (ValueError, RecursionError) as error:
+        raise ReadError(f"not valid JSON ({error})", name) from None
+
+
+def _read_eval_archive(data: bytes) -> Iterator[Row]:
+    archive = _eval_archive(data)
     members = sorted(
         n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json")
     )
@@ -98,18 +134,10 @@ def _read_eval_archive(data: bytes) -> Iterator[Row]:
         raise ReadError("an inspect .eval archive with no samples/ entries")
     total = 0
     for name in members:
-        info = archive.getinfo(name)
-        total += info.file_size
-        if info.file_size > MAX_MEMBER_BYTES or total > MAX_ARCHIVE_BYTES:
+        total += archive.getinfo(name).file_size
+        if total > MAX_ARCHIVE_BYTES:
             raise ReadError(f"archive member {name} is too large to read safely", name)
-        with archive.open(name) as member:
-            content = member.read(MAX_MEMBER_BYTES + 1)
-        if len(content) > MAX_MEMBER_BYTES:
-            raise ReadError(f"archive member {name} inflates past its stated size", name)
-        try:
-            yield name, _json(content)
-        except (ValueError, RecursionError) as error:
-            raise ReadError(f"not valid JSON ({error})", name) from None
+        yield name, _member_json(archive, name)
 
 
 def _text(data: bytes) -> str:
