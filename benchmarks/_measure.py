@@ -29,13 +29,16 @@ if pid == 0:
 _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - start
 with open(out, "w") as handle:
-    handle.write("%r %d %d" % (wall, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)))
+    cpu = usage.ru_utime + usage.ru_stime
+    code = os.waitstatus_to_exitcode(status)
+    handle.write("%r %r %d %d" % (wall, cpu, usage.ru_maxrss * 1024, code))
 """
 
 
 @dataclass
 class Run:
     wall: float
+    cpu: float  # user + system seconds: less sensitive than wall to other load on the machine
     rss: int
     returncode: int
     stdout: bytes
@@ -43,7 +46,8 @@ class Run:
 
 
 def run_measured(command: list[str], mem_limit: int, cwd: Path | None = None) -> Run:
-    """Run `command` under RLIMIT_AS `mem_limit` bytes; its wall time, peak RSS and output."""
+    """Run `command` under RLIMIT_AS `mem_limit` bytes; its wall and CPU time, peak RSS and
+    output."""
     with (
         tempfile.NamedTemporaryFile(mode="r") as report,
         tempfile.TemporaryFile() as out,
@@ -51,7 +55,9 @@ def run_measured(command: list[str], mem_limit: int, cwd: Path | None = None) ->
     ):
         launcher = [sys.executable, "-S", "-c", LAUNCHER, report.name, str(mem_limit)]
         subprocess.run(launcher + command, stdout=out, stderr=err, cwd=cwd, check=True)
-        wall, rss, returncode = report.read().split()
+        wall, cpu, rss, returncode = report.read().split()
         out.seek(0)
         err.seek(0)
-        return Run(float(wall), int(rss), int(returncode), out.read(), err.read().decode())
+        return Run(
+            float(wall), float(cpu), int(rss), int(returncode), out.read(), err.read().decode()
+        )

@@ -155,7 +155,8 @@ class Measure:
 
     wall: float | None
     rss: int | None
-    runs: list[tuple[float, int, int]] = field(default_factory=list)
+    cpu: float | None = None
+    runs: list[tuple[float, float, int, int]] = field(default_factory=list)
     failure: str = ""
     detail: dict = field(default_factory=dict)
 
@@ -172,18 +173,19 @@ def measure(
             reason = "MemoryError" if "MemoryError" in last.stderr else f"exit {last.returncode}"
             tail = last.stderr.strip().splitlines()[-1:] or [""]
             failure = f"{reason}: {tail[0][:160]}"
-            return Measure(None, last.rss, [(last.wall, last.rss, last.returncode)], failure), b""
-        runs.append((last.wall, last.rss, last.returncode))
+            run = (last.wall, last.cpu, last.rss, last.returncode)
+            return Measure(None, last.rss, None, [run], failure), b""
+        runs.append((last.wall, last.cpu, last.rss, last.returncode))
     assert last is not None
     try:
         detail = json.loads(last.stdout) if last.stdout.strip() else {}
     except ValueError:
         detail = {}
     wall = statistics.median(r[0] for r in runs)
-    rss = int(statistics.median(r[1] for r in runs))
-    return Measure(
-        wall, rss, runs, detail=detail if "card_version" not in detail else {}
-    ), last.stdout
+    cpu = statistics.median(r[1] for r in runs)
+    rss = int(statistics.median(r[2] for r in runs))
+    detail = detail if "card_version" not in detail else {}
+    return Measure(wall, rss, cpu, runs, detail=detail), last.stdout
 
 
 # ---------------------------------------------------------------- synthetic data
@@ -305,7 +307,8 @@ def megabytes(value: int | None) -> str:
 def print_table(title: str, results: list[dict], key: str) -> None:
     print(f"\n{title}")
     print(
-        f"{key:>9} {'rows':>9} {'MB':>6} | {'accard s':>8} {'RSS MB':>7} {'RSS/file':>8} | "
+        f"{key:>9} {'rows':>9} {'MB':>6} | {'accard s':>8} {'cpu s':>6} {'RSS MB':>7} "
+        f"{'RSS/file':>8} | "
         f"{'per-row s':>9} {'RSS MB':>7} | {'pyarrow s':>9} {'parse s':>7} {'RSS MB':>7} | "
         f"{'acc/pa':>7} {'acc/row':>7} | same  targets"
     )
@@ -317,7 +320,8 @@ def print_table(title: str, results: list[dict], key: str) -> None:
         name = str(r[key]) + (" csv" if r["format"] == "csv" else "")
         print(
             f"{name:>9} {r['rows']:>9,} {size / 1e6:6.1f} | {seconds(acc['wall'])} "
-            f"{megabytes(acc['rss'])} {rss_ratio} | {seconds(row['wall']):>9} "
+            f"{seconds(acc['cpu'])[2:]} {megabytes(acc['rss'])} {rss_ratio} | "
+            f"{seconds(row['wall']):>9} "
             f"{megabytes(row['rss'])} | {seconds(arrow['wall']):>9} "
             f"{parse if parse is None else f'{parse:7.2f}'} {megabytes(arrow['rss'])} | "
             f"{ratio(acc['wall'], arrow['wall']):>7} {ratio(acc['wall'], row['wall']):>7} | "
@@ -351,16 +355,18 @@ def startup(args: argparse.Namespace, accard: list[str]) -> dict:
     numpy = [sys.executable, "-c", "import numpy"]
     run_measured(check, limit, cwd)  # warm the page cache for both alike
     run_measured(numpy, limit, cwd)
-    check_walls, numpy_walls = [], []
+    check_runs, numpy_runs = [], []
     for _ in range(count):  # interleaved, so drift in machine load hits both
-        check_walls.append(run_measured(check, limit, cwd).wall)
-        numpy_walls.append(run_measured(numpy, limit, cwd).wall)
+        check_runs.append(run_measured(check, limit, cwd))
+        numpy_runs.append(run_measured(numpy, limit, cwd))
     imported = import_times(accard, limit, cwd)
     return {
-        "check_seconds": statistics.median(check_walls),
-        "numpy_seconds": statistics.median(numpy_walls),
-        "check_runs": check_walls,
-        "numpy_runs": numpy_walls,
+        "check_seconds": statistics.median(r.wall for r in check_runs),
+        "numpy_seconds": statistics.median(r.wall for r in numpy_runs),
+        "check_cpu": statistics.median(r.cpu for r in check_runs),
+        "numpy_cpu": statistics.median(r.cpu for r in numpy_runs),
+        "check_runs": [r.wall for r in check_runs],
+        "numpy_runs": [r.wall for r in numpy_runs],
         **imported,
     }
 
@@ -402,7 +408,9 @@ def print_startup(result: dict) -> None:
     print(
         f"\nstart-up: `accard check` of the README example {check * 1e3:.0f} ms, "
         f'`python -c "import numpy"` {numpy * 1e3:.0f} ms (median of '
-        f"{len(result['check_runs'])}): {check / numpy:.2f}x (target 2x: {goal})"
+        f"{len(result['check_runs'])}): {check / numpy:.2f}x (target 2x: {goal}); CPU time "
+        f"{result['check_cpu'] * 1e3:.0f} ms vs {result['numpy_cpu'] * 1e3:.0f} ms: "
+        f"{result['check_cpu'] / result['numpy_cpu']:.2f}x"
     )
     heavy = ", ".join(f"{n} {s * 1e3:.0f} ms" for n, s in result["heavy_imported"].items())
     print(f"  heavy modules imported (cumulative import time): {heavy or 'none'}")
@@ -532,7 +540,8 @@ def main() -> None:
     report["load"]["end"] = load_note()
     print(report["load"]["end"])
     print(
-        "\nacc/pa: accard's wall over pyarrow's (both whole child processes, interpreter and "
+        "\ncpu s: accard's user + system time (less sensitive to other load than wall); "
+        "acc/pa: accard's wall over pyarrow's (both whole child processes, interpreter and "
         "imports included; 'parse s' is pyarrow's parse alone); acc/row: over the per-row "
         "reader; same: the per-row table gives the card's clusters, items and cell accuracies; "
         "targets (issue #13): under 5 s, within 3x pyarrow, peak RSS under 1.5 x file + 300 MB."
