@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
 
 import numpy as np
 import pytest
@@ -54,9 +54,9 @@ def make_rows(
 
 
 def table_of(rows: list[dict[str, object]]):
-    source = SourceFile("mem.jsonl", b"", ".jsonl", None)
-    in_memory = replace(FORMATS["canonical"], read=lambda _data, _suffix: enumerate(rows, 1))
-    table, problems = build_table([source], FIELDS, in_memory)
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    source = SourceFile("mem.jsonl", data, ".jsonl", None)
+    table, problems = build_table([source], FIELDS, FORMATS["canonical"])
     assert not problems, problems
     return table
 
@@ -151,7 +151,7 @@ def test_fractional_totals_are_correctly_rounded(batch, monkeypatch) -> None:
     numerators, _ = resampled_totals(sums, counts, 40, 2)
     exact = [
         [
-            float(sum(Fraction(int(w)) * Fraction(s) for w, s in zip(row, sums[:, k])))
+            float(sum(Fraction(int(w)) * Fraction(s) for w, s in zip(row, sums[:, k], strict=True)))
             for k in range(4)
         ]
         for row in whole

@@ -1,0 +1,413 @@
+"""Problems of a data set's records, grouped by cause: one problem per field and kind of
+fault (a wrong mapping is one problem, however many rows it fails), with the count of rows
+affected, the first of them, what the file holds where the path found nothing (keys,
+lm-eval metrics, inspect scorers or log-header values, with "did you mean"), and the spec
+line of the mapping when no row fits it. A fault of a single row reads as it always did."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..problems import Problem, did_you_mean
+from ..protocol import ARMS, CONDITIONS
+from ..span import Span
+from .readers import ReadError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .columns import FileColumns
+    from .formats import RecordFormat
+    from .table import SourceFile, _Coded
+
+MISSING, INVALID, UNKNOWN, NOT_NUMBER, NAN, OUTSIDE = 1, 2, 3, 4, 5, 6
+ROWS_SHOWN = 5
+ROWS_PROBED = 50
+_ORDER = ("question_id", "template_id", "subject", "condition", "arm", "correct")
+
+
+def score_fault(raw: Any, score: float | None) -> int:
+    if raw is None or (isinstance(raw, str) and raw == ""):
+        return MISSING
+    if score is None:
+        return NOT_NUMBER
+    if math.isnan(score):
+        return NAN
+    return 0 if 0 <= score <= 1 else OUTSIDE
+
+
+def row_span(path: str, row: int | str) -> Span:
+    if isinstance(row, int):
+        return Span(path, row)
+    return Span(f"{path}#{row}", 0)
+
+
+def describe_item(question: str, template: str, arm: int, condition: int) -> str:
+    return f"(question {question!r}, template {template!r}, {CONDITIONS[condition]}, {ARMS[arm]})"
+
+
+class Check:
+    """Collects a data set's problems, each with its place in row order."""
+
+    def __init__(
+        self,
+        sources: list[SourceFile],
+        fields: dict[str, str],
+        record_format: RecordFormat,
+        lm_filter: str | None,
+        spans: dict[str, Span],
+    ) -> None:
+        self.sources = sources
+        self.fields = fields
+        self.format = record_format
+        self.lm_filter = lm_filter
+        self.spans = spans
+        self.files: dict[int, FileColumns] = {}
+        self.problems: list[tuple[tuple[int, int], Problem]] = []
+
+    def add(self, where: tuple[int, int], problem: Problem) -> None:
+        self.problems.append((where, problem))
+
+    def sorted_problems(self) -> list[Problem]:
+        return [p for _, p in sorted(self.problems, key=lambda item: item[0])]
+
+    # --- files --------------------------------------------------------------------------
+
+    def file_problem(self, index: int, error: ReadError, after: int = 0) -> None:
+        path = self.sources[index].path
+        span = row_span(path, error.row) if error.row is not None else Span(path, 1)
+        field = self.fields.get(_field_of(self.fields, error.field), error.field)
+        self.add((index, after), Problem(str(error), span, "", field))
+
+    def empty(self, index: int) -> None:
+        problem = Problem(
+            "the record file is empty",
+            Span(self.sources[index].path, 1),
+            "every declared record file must hold rows",
+        )
+        self.add((index, 0), problem)
+
+    def filtered(self, index: int, columns: FileColumns) -> NDArray[np.bool_] | None:
+        """lm-eval: the rows of the claim's filter (and rows that are not objects, which
+        are reported as such); a sample without `filter` is a problem."""
+        if self.lm_filter is None:
+            return None
+        column = columns.columns["filter"]
+        chosen = np.array([v == self.lm_filter for v in column.values], np.bool_)
+        absent = np.array([v is None for v in column.values], np.bool_)
+        keep = chosen[column.codes] | columns.not_object
+        missing = absent[column.codes] & ~columns.not_object
+        if missing.any():
+            self._missing_filter(index, columns, np.flatnonzero(missing))
+        elif columns.rows and not keep.any():
+            self._no_such_filter(index, column.values)
+        return keep
+
+    def _missing_filter(self, index: int, columns: FileColumns, rows: NDArray[np.int64]) -> None:
+        path = self.sources[index].path
+        first = row_span(path, columns.row_id(int(rows[0])))
+        count = _count(len(rows), columns.rows)
+        summary = "a sample without a `filter` field" + ("" if len(rows) == 1 else f" {count}")
+        detail = "remove `filter` from the records block for files that do not record it"
+        if len(rows) > 1:
+            detail += "; rows: " + _locations(path, columns, rows)
+        self.add((index, int(rows[0])), Problem(summary, first, detail, "filter"))
+
+    def _no_such_filter(self, index: int, values: list[Any]) -> None:
+        held = sorted({v for v in values if isinstance(v, str)})
+        assert self.lm_filter is not None
+        detail = "name a filter the file holds (its `filter` field)"
+        if held:
+            shown = [repr(f) for f in held]
+            detail = f"the file holds filters {_listed(shown)}{did_you_mean(self.lm_filter, held)}"
+        problem = Problem(
+            f"no sample has filter {self.lm_filter!r}",
+            Span(self.sources[index].path, 1),
+            detail,
+            "filter",
+        )
+        self.add((index, 0), problem)
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def row_faults(self, coded: _Coded) -> None:
+        """Rows that are not objects, then each field's faults, then (on valid rows only)
+        questions with two subjects and duplicate items."""
+        total = len(coded.source)
+        bad = np.flatnonzero(coded.not_object)
+        if len(bad):
+            self._group(coded, bad, None, 0, total)
+        for name in _ORDER:
+            fault = coded.faults[name]
+            for kind in np.unique(fault[fault != 0]):
+                rows = np.flatnonzero((fault == kind) & ~coded.not_object)
+                if len(rows):
+                    self._group(coded, rows, name, int(kind), total)
+        valid = np.flatnonzero(coded.valid)
+        if len(valid):
+            self._conflicts(coded, valid)
+            if not self.format.repeats_are_epochs:
+                self._duplicates(coded, valid)
+
+    def _where(self, coded: _Coded, row: int) -> tuple[str, FileColumns, int | str]:
+        source = int(coded.source[row])
+        columns = self.files[source]
+        return self.sources[source].path, columns, columns.row_id(int(coded.local[row]))
+
+    def _span_of(self, coded: _Coded, row: int) -> Span:
+        path, _columns, row_id = self._where(coded, row)
+        return row_span(path, row_id)
+
+    def _raw(self, coded: _Coded, name: str, row: int) -> Any:
+        columns = self.files[int(coded.source[row])]
+        return columns.columns[name].values[columns.columns[name].codes[int(coded.local[row])]]
+
+    def _group(
+        self, coded: _Coded, rows: NDArray[np.int64], name: str | None, kind: int, total: int
+    ) -> None:
+        first = int(rows[0])
+        single = len(rows) == 1
+        raw = self._raw(coded, name, first) if name is not None else None
+        summary, detail = _message(name, kind, raw, single, self.format)
+        if not single:
+            summary += f" {_count(len(rows), total)}"
+            shown = _distinct(self._raw(coded, name, int(r)) for r in rows) if name else []
+            if kind in (INVALID, UNKNOWN, NOT_NUMBER, OUTSIDE) and shown:
+                summary += ": " + ", ".join(shown)
+            detail += "; rows: " + self._rows_shown(coded, rows)
+        path = self.fields.get(name, "") if name else ""
+        if kind == MISSING and name is not None:
+            detail += self._what_the_file_has(int(coded.source[first]), name)
+        span = self._span_of(coded, first)
+        if name in self.spans and len(rows) == total and kind in (MISSING, INVALID, NOT_NUMBER):
+            span = self.spans[name]  # a mapping no row fits: point at it
+        where = (int(coded.source[first]), int(coded.local[first]))
+        self.add(where, Problem(summary, span, detail, path))
+
+    def _rows_shown(self, coded: _Coded, rows: Sequence[int] | NDArray[np.int64]) -> str:
+        places = [self._span_of(coded, int(r)).location() for r in rows[:ROWS_SHOWN]]
+        more = len(rows) - len(places)
+        return ", ".join(places) + (f" and {more} more" if more > 0 else "")
+
+    def _what_the_file_has(self, source: int, name: str) -> str:
+        path = self.fields[name]
+        data = self.sources[source]
+        try:
+            rows = [r for _, r in islice(self.format.read(data.data, data.suffix), ROWS_PROBED)]
+        except ReadError:
+            return ""
+        rows = [r for r in rows if isinstance(r, dict)]
+        return held_text(self.format, path, rows, data)
+
+    def _conflicts(self, coded: _Coded, valid: NDArray[np.int64]) -> None:
+        questions = coded.values["question_id"][valid]
+        subjects = coded.values["subject"][valid]
+        _unique, first, inverse = np.unique(questions, return_index=True, return_inverse=True)
+        first_row = valid[first[inverse.reshape(-1)]]
+        rows = valid[subjects != coded.values["subject"][first_row]]
+        if not len(rows):
+            return
+        text = self._conflict_text(coded, int(rows[0]), first_row[np.searchsorted(valid, rows[0])])
+        if len(rows) > 1:
+            text += f"; {len(rows) - 1} more rows give a question another subject"
+        detail = "a question belongs to one subject"
+        if len(rows) > 1:
+            detail += "; rows: " + self._rows_shown(coded, rows)
+        where = (int(coded.source[rows[0]]), int(coded.local[rows[0]]))
+        self.add(
+            where, Problem(text, self._span_of(coded, int(rows[0])), detail, self.fields["subject"])
+        )
+
+    def _conflict_text(self, coded: _Coded, row: int, first: int) -> str:
+        question = coded.texts[0][coded.values["question_id"][row]]
+        here = coded.texts[2][coded.values["subject"][row]]
+        known = coded.texts[2][coded.values["subject"][first]]
+        return (
+            f"question {question!r} has subject {here!r} here and "
+            f"{known!r} at {self._span_of(coded, int(first)).location()}"
+        )
+
+    def _duplicates(self, coded: _Coded, valid: NDArray[np.int64]) -> None:
+        keys = coded.item_keys(valid)
+        _unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        first_row = valid[first[inverse.reshape(-1)]]
+        rows = valid[first_row != valid]
+        if not len(rows):
+            return
+        row = int(rows[0])
+        original = int(first_row[np.searchsorted(valid, row)])
+        summary = f"duplicate item {self._item(coded, row)}"
+        if len(rows) > 1:
+            summary += f"; {len(rows) - 1} more duplicate items"
+        detail = f"first seen at {self._span_of(coded, original).location()}"
+        detail += self.format.duplicate_hint
+        if len(rows) > 1:
+            detail += "; duplicates at " + self._rows_shown(coded, rows)
+        where = (int(coded.source[row]), int(coded.local[row]))
+        self.add(where, Problem(summary, self._span_of(coded, row), detail))
+
+    def _item(self, coded: _Coded, row: int) -> str:
+        v = coded.values
+        return describe_item(
+            coded.texts[0][v["question_id"][row]],
+            coded.texts[1][v["template_id"][row]],
+            int(v["arm"][row]),
+            int(v["condition"][row]),
+        )
+
+    # --- pairing ------------------------------------------------------------------------
+
+    def pairing(self, coded: _Coded) -> None:
+        """Every item in both arms; every question in all four cells."""
+        display = ", ".join(s.path for s in self.sources)
+        span = Span(display, 0)
+        keys = coded.item_keys()
+        _unique, first = np.unique(keys, return_index=True)
+        first = np.sort(first)
+        alone = first[~np.isin(keys[first] ^ 2, keys)]
+        if len(alone):
+            row = int(alone[0])
+            arm = int(coded.values["arm"][row])
+            summary = f"item {self._item(coded, row)} has no {ARMS[1 - arm]} counterpart"
+            if len(alone) > 1:
+                summary += f"; {len(alone) - 1} more items lack their other arm"
+            detail = (
+                "the arms are paired: every item needs both (seen at "
+                f"{self._span_of(coded, row).location()})"
+            )
+            if len(alone) > 1:
+                detail += "; items seen at " + self._rows_shown(coded, alone)
+            self.add((len(self.sources), 0), Problem(summary, span, detail))
+        self._lacking(coded, span)
+
+    def _lacking(self, coded: _Coded, span: Span) -> None:
+        questions = coded.texts[0]
+        present = np.zeros((len(questions), 4), bool)
+        cell = coded.values["arm"].astype(np.int64) * 2 + coded.values["condition"]
+        present[coded.values["question_id"], cell] = True
+        lacking = sorted(questions[g] for g in np.flatnonzero(~present.all(axis=1)))
+        if not lacking:
+            return
+        index = {q: g for g, q in enumerate(questions)}
+        missing = [
+            f"{ARMS[a]}/{CONDITIONS[c]}"
+            for a in range(2)
+            for c in range(2)
+            if not present[index[lacking[0]], a * 2 + c]
+        ]
+        summary = f"question {lacking[0]!r} lacks {', '.join(missing)}"
+        detail = "each question needs all four (arm, condition) combinations"
+        if len(lacking) > 1:
+            summary += f"; {len(lacking) - 1} more questions lack a cell"
+            detail += "; also " + ", ".join(repr(q) for q in lacking[1 : ROWS_SHOWN + 1])
+        self.add((len(self.sources), 1), Problem(summary, span, detail))
+
+
+def _field_of(fields: dict[str, str], column: str) -> str:
+    """The canonical field read from a CSV column, for a header problem's field."""
+    return next((name for name, path in fields.items() if path == column), "")
+
+
+def _count(count: int, total: int) -> str:
+    return f"in all {total} rows" if count == total else f"in {count} of {total} rows"
+
+
+def _distinct(values: Any) -> list[str]:
+    shown: dict[str, None] = {}
+    for value in values:
+        shown.setdefault(repr(value), None)
+        if len(shown) == ROWS_SHOWN:
+            break
+    return list(shown)
+
+
+def _listed(names: Sequence[str], limit: int = 12) -> str:
+    head = ", ".join(names[:limit])
+    return head + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _locations(path: str, columns: FileColumns, rows: NDArray[np.int64]) -> str:
+    places = [row_span(path, columns.row_id(int(r))).location() for r in rows[:ROWS_SHOWN]]
+    more = len(rows) - len(places)
+    return ", ".join(places) + (f" and {more} more" if more > 0 else "")
+
+
+def _message(
+    name: str | None, kind: int, raw: Any, single: bool, record_format: RecordFormat
+) -> tuple[str, str]:
+    """(summary, detail) of one fault; a single row's summary quotes its value."""
+    if name is None:
+        return ("a row is not an object" if single else "rows are not objects"), (
+            "each row must be a JSON object"
+        )
+    if name == "correct":
+        rule = "`correct` must be a number in [0, 1]"
+        if kind == MISSING:
+            return "score is missing", rule
+        if kind == NAN:
+            return "score is NaN", rule
+        what = "is not a number" if kind == NOT_NUMBER else "is outside [0, 1]"
+        return (f"score {raw!r} {what}" if single else f"score {what}"), rule
+    if name in ("condition", "arm"):
+        expected = (
+            "expected deploy or eval"
+            if name == "condition"
+            else ("expected undefended or defended")
+        )
+        if kind == MISSING:
+            return f"missing `{name}`", expected
+        return (f"unknown {name} {raw!r}" if single else f"unknown {name}"), expected
+    rule = "an id or subject is a string or an integer"
+    if kind == MISSING:
+        return f"missing `{name}`", rule
+    return (f"invalid `{name}` {raw!r}" if single else f"invalid `{name}`"), rule + _why(raw)
+
+
+def _why(raw: Any) -> str:
+    if isinstance(raw, str) and "\x00" in raw:
+        return " without NUL characters"
+    if isinstance(raw, str):
+        return " that UTF-8 can encode (it holds a lone surrogate)"
+    return ""
+
+
+def held_text(record_format: RecordFormat, path: str, rows: list[dict[str, Any]], data: Any) -> str:
+    """What a file holds where `path` found nothing, for a problem's help."""
+    from .probe import leaf_paths, leaf_values
+
+    parts = path.split(".")
+    if record_format.log_level and parts[0] == record_format.log_level:
+        from .readers import read_inspect_header
+
+        try:
+            header = read_inspect_header(data.data, data.suffix)
+        except ReadError:
+            return "; the log has no `eval` header"
+        held = sorted(leaf_values(header, "eval"))
+        if path in held:
+            return ""
+        return f"; the log header has {_listed(held)}{did_you_mean(path, held)}"
+    if record_format.filtered and len(parts) == 1:
+        metrics = list(
+            dict.fromkeys(m for r in rows for m in r.get("metrics") or () if isinstance(m, str))
+        )
+        if metrics:
+            return f"; the samples' metrics are {_listed(metrics)}{did_you_mean(path, metrics)}"
+    if record_format.text_scores and parts[0] == "scores":
+        scorers = [
+            f"scores.{s}.value"
+            for s in dict.fromkeys(
+                k for r in rows if isinstance(r.get("scores"), dict) for k in r["scores"]
+            )
+        ]
+        if scorers:
+            return f"; the samples' scorers give {_listed(scorers)}{did_you_mean(path, scorers)}"
+    held = sorted(set().union(*(leaf_paths(r) for r in rows))) if rows else []
+    if not held or path in held:
+        return ""
+    return f"; the rows have {_listed(held)}{did_you_mean(path, held)}"
