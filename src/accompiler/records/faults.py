@@ -6,6 +6,7 @@ line of the mapping when no row fits it. A fault of a single row reads as it alw
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from itertools import islice
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .table import SourceFile, _Coded
 
 MISSING, INVALID, UNKNOWN, NOT_NUMBER, NAN, OUTSIDE = 1, 2, 3, 4, 5, 6
-ROWS_SHOWN = 5
+ROWS_SHOWN = 3
 ROWS_PROBED = 50
 _ORDER = ("question_id", "template_id", "subject", "condition", "arm", "correct")
 
@@ -69,6 +70,8 @@ class Check:
         self.spans = spans
         self.files: dict[int, FileColumns] = {}
         self.problems: list[tuple[tuple[int, int], Problem]] = []
+        self.unfiltered: list[tuple[int, list[str]]] = []
+        """Files with no sample of the claim's filter, and the filters they hold."""
 
     def add(self, where: tuple[int, int], problem: Problem) -> None:
         self.problems.append((where, problem))
@@ -94,7 +97,8 @@ class Check:
 
     def filtered(self, index: int, columns: FileColumns) -> NDArray[np.bool_] | None:
         """lm-eval: the rows of the claim's filter (and rows that are not objects, which
-        are reported as such); a sample without `filter` is a problem."""
+        are reported as such); a sample without `filter` is a problem, and so is a file
+        with no sample of the claim's filter (one problem for all such files)."""
         if self.lm_filter is None:
             return None
         column = columns.columns["filter"]
@@ -105,7 +109,8 @@ class Check:
         if missing.any():
             self._missing_filter(index, columns, np.flatnonzero(missing))
         elif columns.rows and not keep.any():
-            self._no_such_filter(index, column.values)
+            held = [v for v in column.values if isinstance(v, str)]
+            self.unfiltered.append((index, held))
         return keep
 
     def _missing_filter(self, index: int, columns: FileColumns, rows: NDArray[np.int64]) -> None:
@@ -118,20 +123,25 @@ class Check:
             detail += "; rows: " + _locations(path, columns, rows)
         self.add((index, int(rows[0])), Problem(summary, first, detail, "filter"))
 
-    def _no_such_filter(self, index: int, values: list[Any]) -> None:
-        held = sorted({v for v in values if isinstance(v, str)})
+    def filter_problems(self) -> None:
+        """One problem for every file that holds no sample of the claim's filter."""
+        if not self.unfiltered:
+            return
         assert self.lm_filter is not None
-        detail = "name a filter the file holds (its `filter` field)"
+        files = [self.sources[index].path for index, _held in self.unfiltered]
+        held = sorted({f for _index, names in self.unfiltered for f in names})
+        summary = f"no sample has filter {self.lm_filter!r}"
+        if len(files) > 1:
+            summary += f" in {len(files)} files"
+        detail = "name a filter the files hold (their samples' `filter` field)"
         if held:
+            what = "the file holds" if len(files) == 1 else "the files hold"
             shown = [repr(f) for f in held]
-            detail = f"the file holds filters {_listed(shown)}{did_you_mean(self.lm_filter, held)}"
-        problem = Problem(
-            f"no sample has filter {self.lm_filter!r}",
-            Span(self.sources[index].path, 1),
-            detail,
-            "filter",
-        )
-        self.add((index, 0), problem)
+            detail = f"{what} filters {_listed(shown)}{did_you_mean(self.lm_filter, held)}"
+        if len(files) > 1:
+            detail += "; files: " + _listed(files, ROWS_SHOWN)
+        span = self.spans.get("filter", Span(files[0], 1))
+        self.add((self.unfiltered[0][0], 0), Problem(summary, span, detail, "filter"))
 
     # --- rows ---------------------------------------------------------------------------
 
@@ -181,18 +191,27 @@ class Check:
                 summary += ": " + ", ".join(shown)
             detail += "; rows: " + self._rows_shown(coded, rows)
         path = self.fields.get(name, "") if name else ""
-        if kind == MISSING and name is not None:
+        if name is not None and (kind == MISSING or len(rows) == total):
             detail += self._what_the_file_has(int(coded.source[first]), name)
         span = self._span_of(coded, first)
-        if name in self.spans and len(rows) == total and kind in (MISSING, INVALID, NOT_NUMBER):
+        if (
+            name in self.spans
+            and len(rows) == total
+            and kind
+            in (
+                MISSING,
+                INVALID,
+                UNKNOWN,
+                NOT_NUMBER,
+            )
+        ):
             span = self.spans[name]  # a mapping no row fits: point at it
         where = (int(coded.source[first]), int(coded.local[first]))
         self.add(where, Problem(summary, span, detail, path))
 
     def _rows_shown(self, coded: _Coded, rows: Sequence[int] | NDArray[np.int64]) -> str:
-        places = [self._span_of(coded, int(r)).location() for r in rows[:ROWS_SHOWN]]
-        more = len(rows) - len(places)
-        return ", ".join(places) + (f" and {more} more" if more > 0 else "")
+        places = [self._where(coded, int(r)) for r in rows[:ROWS_SHOWN]]
+        return _places([(path, row) for path, _columns, row in places], len(rows))
 
     def _what_the_file_has(self, source: int, name: str) -> str:
         path = self.fields[name]
@@ -202,7 +221,18 @@ class Check:
         except ReadError:
             return ""
         rows = [r for r in rows if isinstance(r, dict)]
-        return held_text(self.format, path, rows, data)
+        return held_text(self.format, name, path, rows, data)
+
+    def _filters_held(self, source: int) -> str:
+        data = self.sources[source]
+        try:
+            rows = [r for _, r in islice(self.format.read(data.data, data.suffix), ROWS_PROBED)]
+        except ReadError:
+            return ""
+        held = sorted(
+            {r["filter"] for r in rows if isinstance(r, dict) and isinstance(r.get("filter"), str)}
+        )
+        return f" (the file holds {_listed([repr(f) for f in held])})" if held else ""
 
     def _conflicts(self, coded: _Coded, valid: NDArray[np.int64]) -> None:
         questions = coded.values["question_id"][valid]
@@ -246,6 +276,8 @@ class Check:
             summary += f"; {len(rows) - 1} more duplicate items"
         detail = f"first seen at {self._span_of(coded, original).location()}"
         detail += self.format.duplicate_hint
+        if self.format.filtered and self.lm_filter is None:
+            detail += self._filters_held(int(coded.source[row]))
         if len(rows) > 1:
             detail += "; duplicates at " + self._rows_shown(coded, rows)
         where = (int(coded.source[row]), int(coded.local[row]))
@@ -332,9 +364,19 @@ def _listed(names: Sequence[str], limit: int = 12) -> str:
 
 
 def _locations(path: str, columns: FileColumns, rows: NDArray[np.int64]) -> str:
-    places = [row_span(path, columns.row_id(int(r))).location() for r in rows[:ROWS_SHOWN]]
-    more = len(rows) - len(places)
-    return ", ".join(places) + (f" and {more} more" if more > 0 else "")
+    places = [(path, columns.row_id(int(r))) for r in rows[:ROWS_SHOWN]]
+    return _places(places, len(rows))
+
+
+def _places(places: list[tuple[str, int | str]], total: int) -> str:
+    """`file:1, 2, 3, other:7 and 9 more`: a file is named where its rows begin."""
+    shown = []
+    previous = None
+    for path, row in places:
+        shown.append(row_span(path, row).location() if path != previous else str(row))
+        previous = path
+    more = total - len(places)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _message(
@@ -376,27 +418,25 @@ def _why(raw: Any) -> str:
     return ""
 
 
-def held_text(record_format: RecordFormat, path: str, rows: list[dict[str, Any]], data: Any) -> str:
-    """What a file holds where `path` found nothing, for a problem's help."""
+def held_text(
+    record_format: RecordFormat, name: str, path: str, rows: list[dict[str, Any]], data: Any
+) -> str:
+    """What a file holds where `path` (the claim's path of field `name`) found nothing, for
+    a problem's help: the keys beside the path (lm-eval's metrics, inspect's scorers, an
+    inspect log header's values), with "did you mean"."""
     from .probe import leaf_paths, leaf_values
 
     parts = path.split(".")
     if record_format.log_level and parts[0] == record_format.log_level:
-        from .readers import read_inspect_header
-
-        try:
-            header = read_inspect_header(data.data, data.suffix)
-        except ReadError:
+        header = _header(data)
+        if header is None:
             return "; the log has no `eval` header"
-        held = sorted(leaf_values(header, "eval"))
-        if path in held:
-            return ""
-        return f"; the log header has {_listed(held)}{did_you_mean(path, held)}"
+        return _beside(path, name, sorted(leaf_values(header, "eval")), "the log header has")
     if record_format.filtered and len(parts) == 1:
         metrics = list(
             dict.fromkeys(m for r in rows for m in r.get("metrics") or () if isinstance(m, str))
         )
-        if metrics:
+        if metrics and path not in metrics:
             return f"; the samples' metrics are {_listed(metrics)}{did_you_mean(path, metrics)}"
     if record_format.text_scores and parts[0] == "scores":
         scorers = [
@@ -405,9 +445,62 @@ def held_text(record_format: RecordFormat, path: str, rows: list[dict[str, Any]]
                 k for r in rows if isinstance(r.get("scores"), dict) for k in r["scores"]
             )
         ]
-        if scorers:
+        if scorers and path not in scorers:
             return f"; the samples' scorers give {_listed(scorers)}{did_you_mean(path, scorers)}"
     held = sorted(set().union(*(leaf_paths(r) for r in rows))) if rows else []
+    logged = _in_header(name, data) if record_format.log_level else ""
+    return _beside(path, name, held, "the rows have", hint=not logged) + logged
+
+
+def _header(data: Any) -> dict[str, Any] | None:
+    from .readers import read_inspect_header
+
+    try:
+        return read_inspect_header(data.data, data.suffix)
+    except ReadError:
+        return None
+
+
+def _beside(path: str, name: str, held: list[str], what: str, hint: bool = True) -> str:
+    """The keys next to `path` (under the longest part of it that exists); "did you mean"
+    a key that ends in the field's own name, else one whose last part is close to the
+    path's next part (`hint` False: the caller has a better suggestion)."""
     if not held or path in held:
         return ""
-    return f"; the rows have {_listed(held)}{did_you_mean(path, held)}"
+    parts = path.split(".")
+    depth = 0
+    for size in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:size]) + "."
+        if any(h.startswith(prefix) for h in held):
+            depth = size
+            break
+    prefix = ".".join(parts[:depth]) + "." if depth else ""
+    beside = sorted({".".join(h.split(".")[: depth + 1]) for h in held if h.startswith(prefix)})
+    named = [h for h in held if h.split(".")[-1] == name]
+    suggestion = ""
+    if named:
+        suggestion = f' (did you mean "{named[0]}"?)'
+    else:
+        last = {b.split(".")[-1]: b for b in beside}
+        close = difflib.get_close_matches(parts[depth], sorted(last), n=1, cutoff=0.6)
+        suggestion = f' (did you mean "{last[close[0]]}"?)' if close else ""
+    where = f" under `{prefix[:-1]}`" if prefix else ""
+    return f"; {what} {_listed(beside)}{where}{suggestion if hint else ''}"
+
+
+def _in_header(name: str, data: Any) -> str:
+    """inspect: a log-level value named like the field (the arm as a task parameter)."""
+    from .probe import leaf_values
+
+    header = _header(data)
+    if header is None:
+        return ""
+    found = [
+        (path, value)
+        for path, value in sorted(leaf_values(header, "eval").items())
+        if path.split(".")[-1] == name
+    ]
+    if not found:
+        return ""
+    path, value = found[0]
+    return f'; the log header has {path} = {value!r}: write `{name} "{path}"` to read it'

@@ -121,6 +121,7 @@ def build_table(
         columns = _read(check, index, source)
         if columns is not None:
             _code_file(check, rows, index, source, columns, texts)
+    check.filter_problems()
     if not rows.source:
         return None, check.sorted_problems()
     coded = _Coded.of(rows, [list(t) for t in texts])
