@@ -154,7 +154,7 @@ class Check:
             self._group(coded, bad, None, 0, total)
         for name in _ORDER:
             fault = coded.faults[name]
-            for kind in np.unique(fault[fault != 0]):
+            for kind in np.flatnonzero(np.bincount(fault, minlength=1)[1:]) + 1:
                 rows = np.flatnonzero((fault == kind) & ~coded.not_object)
                 if len(rows):
                     self._group(coded, rows, name, int(kind), total)

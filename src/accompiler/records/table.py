@@ -172,7 +172,9 @@ def _code_file(
     rows.not_object.append(columns.not_object[local])
     for name, table in zip(_TEXT_FIELDS, texts, strict=True):
         used = columns.columns[name].codes[local]
-        codes, fault = _text_codes(columns.columns[name].values, table, np.unique(used))
+        values = columns.columns[name].values
+        present = np.flatnonzero(np.bincount(used, minlength=len(values)))  # np.unique(used)
+        codes, fault = _text_codes(values, table, present)
         rows.add(name, codes[used], fault[used], used)
     for name, allowed, fixed in (
         ("condition", CONDITION_INDEX, source.condition),
@@ -191,7 +193,7 @@ def _code_file(
 
 
 def _text_codes(
-    values: list[Any], table: dict[str, int], used: NDArray[np.int32]
+    values: list[Any], table: dict[str, int], used: NDArray[np.int64]
 ) -> tuple[NDArray[np.int32], NDArray[np.int8]]:
     """Codes of the texts (in the data set's order of first appearance) of the values the
     kept rows use; a fault for each value that is no id."""
