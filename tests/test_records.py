@@ -524,3 +524,33 @@ def test_few_clusters_are_warned(tmp_path: Path) -> None:
         "`h` has 3 question clusters (fewer than 20): its intervals are unreliable"
         in card["warnings"]
     )
+
+
+def test_parquet_of_one_long_string_repeated_is_refused_by_its_spelled_out_size(
+    tmp_path: Path,
+) -> None:
+    """4 M rows of one 256-byte dictionary string: ~600 KB of Parquet, 16 MB as Arrow
+    indices, 1 GiB spelled out: refused like a 1 GiB record file, at the row group."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    n = 4_000_000
+    zeros = pa.array(np.zeros(n, dtype=np.int32))
+    table = pa.table(
+        {
+            "question_id": pa.DictionaryArray.from_arrays(zeros, pa.array(["x" * 256])),
+            "template_id": pa.DictionaryArray.from_arrays(zeros, pa.array(["t0"])),
+            "subject": pa.DictionaryArray.from_arrays(zeros, pa.array(["s"])),
+            "condition": pa.DictionaryArray.from_arrays(zeros, pa.array(["deploy"])),
+            "arm": pa.DictionaryArray.from_arrays(zeros, pa.array(["undefended"])),
+            "correct": pa.array(np.zeros(n)),
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=n, compression="zstd")
+    (problem,) = problems_of(tmp_path, {"heldout.parquet": sink.getvalue()})
+    # 4 M x 256 B of question ids + 4 M x 19 B of the other texts + five 16 MB index
+    # columns + 32 MB of scores and their 0.5 MB validity bitmap
+    assert problem.summary == (
+        "the file's record columns decode to 1212500000 bytes; at most 1 GiB are read"
+    )
+    assert (problem.span.file, problem.span.line) == ("heldout.parquet", 1)

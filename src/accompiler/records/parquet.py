@@ -2,7 +2,8 @@
 only the mapped columns are decoded, row group by row group, single-threaded (no reader
 thread is left to abort the process at exit), strings kept dictionary-encoded (a 2 KB file
 of one 256-byte string repeated four million times stays 16 MB of indices), and the decoded
-size capped from the metadata before and from the decoded data after each row group.
+size capped from the metadata before and, after each row group, at the size of its values
+spelled out (that file's 1 GiB of strings is refused, as a 1 GiB JSONL file would be).
 Types a record field cannot hold (timestamps, structs, lists, binary) are values of their
 own kind that validation refuses; strings that are not UTF-8 likewise."""
 
@@ -71,9 +72,9 @@ def parquet_columns(data: bytes, paths: Paths) -> FileColumns:
             table = parquet.read_row_group(group, columns=wanted, use_threads=False)
         except Exception as error:  # noqa: BLE001
             raise ReadError(f"not a readable Parquet file ({error})") from None
-        decoded += table.nbytes
+        decoded += _logical_bytes(pa, pc, table)
         if decoded > MAX_DECODED_BYTES:
-            raise ReadError(_too_large(decoded))
+            raise ReadError(_too_large(decoded), decoded_at(parquet, group))
         for name, parts in paths.items():
             _add(pa, pc, coders[name], table, parts)
     columns = {name: coder.column() for name, coder in coders.items()}
@@ -96,6 +97,29 @@ def _check_size(parquet: Any, wanted: list[str], rows: int) -> None:
                 total += max(0, chunk.total_uncompressed_size)
     if total > MAX_DECODED_BYTES:
         raise ReadError(_too_large(total))
+
+
+def decoded_at(parquet: Any, group: int) -> int:
+    """The 1-based row where row group `group` starts (a problem's row)."""
+    return 1 + sum(int(parquet.metadata.row_group(g).num_rows) for g in range(group))
+
+
+def _logical_bytes(pa: Any, pc: Any, table: Any) -> int:
+    """What the row group's columns hold once every value is spelled out: a dictionary
+    column counts each row's value in full (4 M rows of one 256-byte string are 1 GiB,
+    though Arrow keeps them as 16 MB of indices), other columns their Arrow size."""
+    total = 0
+    for column in table.columns:
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        if pa.types.is_dictionary(array.type) and _is_text(pa, array.dictionary.type):
+            lengths = pc.binary_length(array.dictionary).fill_null(0).to_numpy(zero_copy_only=False)
+            indices = np.asarray(array.indices.drop_null().to_numpy(), np.int64)
+            uses = np.bincount(indices, minlength=len(lengths))
+            total += int(np.dot(uses, lengths.astype(np.int64)))
+            total += int(array.indices.nbytes)
+        else:
+            total += int(array.nbytes)
+    return total
 
 
 def _too_large(size: int) -> str:
