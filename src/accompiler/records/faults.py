@@ -186,7 +186,7 @@ class Check:
         summary, detail = _message(name, kind, raw, single, self.format)
         if not single:
             summary += f" {_count(len(rows), total)}"
-            shown = _distinct(self._raw(coded, name, int(r)) for r in rows) if name else []
+            shown = self._values_shown(coded, name, rows) if name else []
             if kind in (INVALID, UNKNOWN, NOT_NUMBER, OUTSIDE) and shown:
                 summary += ": " + ", ".join(shown)
             detail += "; rows: " + self._rows_shown(coded, rows)
@@ -208,6 +208,15 @@ class Check:
             span = self.spans[name]  # a mapping no row fits: point at it
         where = (int(coded.source[first]), int(coded.local[first]))
         self.add(where, Problem(summary, span, detail, path))
+
+    def _values_shown(self, coded: _Coded, name: str, rows: NDArray[np.int64]) -> list[str]:
+        """The first distinct raw values of `rows` (by file and code, not row by row)."""
+        raw = coded.raw.get(name)
+        if raw is not None:
+            key = coded.source[rows].astype(np.int64) << 32 | raw[rows].astype(np.int64)
+            _unique, first = np.unique(key, return_index=True)
+            rows = rows[np.sort(first)]
+        return _distinct(self._raw(coded, name, int(r)) for r in rows)
 
     def _rows_shown(self, coded: _Coded, rows: Sequence[int] | NDArray[np.int64]) -> str:
         places = [self._where(coded, int(r)) for r in rows[:ROWS_SHOWN]]
