@@ -160,8 +160,9 @@ class Check:
                     self._group(coded, rows, name, int(kind), total)
         valid = np.flatnonzero(coded.valid)
         if len(valid):
-            self._conflicts(coded, valid)
-            if not self.format.repeats_are_epochs:
+            if _may_conflict(coded, valid):
+                self._conflicts(coded, valid)
+            if not self.format.repeats_are_epochs and _may_repeat(coded, valid):
                 self._duplicates(coded, valid)
 
     def _where(self, coded: _Coded, row: int) -> tuple[str, FileColumns, int | str]:
@@ -347,6 +348,27 @@ class Check:
             summary += f"; {len(lacking) - 1} more questions lack a cell"
             detail += "; also " + ", ".join(repr(q) for q in lacking[1 : ROWS_SHOWN + 1])
         self.add((len(self.sources), 1), Problem(summary, span, detail))
+
+
+def _may_conflict(coded: _Coded, valid: NDArray[np.int64]) -> bool:
+    """Does a question have two subjects? One pass, no sort: keep any one row's subject per
+    question; a question of one subject matches it on every row (the full search, with
+    first rows for the message, runs only when this says yes)."""
+    questions = coded.values["question_id"][valid]
+    subjects = coded.values["subject"][valid]
+    kept = np.zeros(len(coded.texts[0]), subjects.dtype)
+    kept[questions] = subjects
+    return bool((kept[questions] != subjects).any())
+
+
+def _may_repeat(coded: _Coded, valid: NDArray[np.int64]) -> bool:
+    """Is an item key given twice? Counted without a sort when the key space is small
+    (it is questions x templates x 4); else assumed, and the full search decides."""
+    keys = coded.item_keys(valid)
+    space = len(coded.texts[0]) * max(len(coded.texts[1]), 1) * 4
+    if space > max(4 * len(keys), 1 << 20):
+        return True
+    return bool(np.bincount(keys, minlength=space).max(initial=0) > 1)
 
 
 def _field_of(fields: dict[str, str], column: str) -> str:
