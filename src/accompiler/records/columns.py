@@ -54,8 +54,6 @@ class FileColumns:
     columns: dict[str, Column]
     not_object: NDArray[np.bool_]
     error: ReadError | None = None
-    constant: frozenset[str] = frozenset()
-    """Fields read once for the whole file (inspect's log-level `eval.*` values)."""
 
     def row_id(self, index: int) -> int | str:
         value = self.ids[index]

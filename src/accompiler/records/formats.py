@@ -110,7 +110,6 @@ def _inspect_columns(data: bytes, suffix: str, paths: Paths) -> FileColumns:
         coder = Coder()
         coder.add_constant(lookup(header, parts[1:]) if header is not None else None, columns.rows)
         columns.columns[name] = coder.column()
-    columns.constant = frozenset(logged)
     return columns
 
 
