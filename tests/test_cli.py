@@ -267,9 +267,8 @@ def test_reproduce_a_submitted_card(runner, tmp_path: Path, example_copy: Path) 
     tampered["diagnostics"]["reliability"]["delta_gap"]["ci_high"] = -0.5
     out.write_text(json.dumps(tampered, indent=2) + "\n")
     caught = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
-    assert caught.exit_code == 1
-    assert "NOT reproduced" in caught.stdout
-    assert "$.diagnostics.reliability.delta_gap.ci_high" in caught.stdout
+    assert caught.exit_code == 2
+    assert "$.diagnostics.reliability.delta_gap.ci_high is -0.5" in caught.stderr
 
 
 def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Path) -> None:

@@ -13,6 +13,7 @@ from ..canonical import dumps
 from ..files import write_text_atomic
 from ..problems import Problem
 from ..span import Span
+from .locate import locate
 
 CARD_VERSION = "1.1"
 """The version this accard writes, MAJOR or MAJOR.MINOR. A minor version only adds fields.
@@ -114,9 +115,12 @@ def _insert_before(entry: dict[str, Any], key: str, added: dict[str, Any]) -> No
     entry.update(items[:at] + list(added.items()) + items[at:])
 
 
-def schema_problems(document: Any, display: str, newer: bool = False) -> list[Problem]:
-    """Every schema violation, most relevant first, each named by its JSON path. With
-    `newer`, fields this version does not know are allowed (a newer minor added them)."""
+def schema_problems(
+    document: Any, display: str, newer: bool = False, text: str | None = None
+) -> list[Problem]:
+    """Every schema violation, most relevant first, each named by its JSON path (and, given
+    the card's `text`, its line). With `newer`, fields this version does not know are
+    allowed (a newer minor added them)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import relevance
 
@@ -125,10 +129,16 @@ def schema_problems(document: Any, display: str, newer: bool = False) -> list[Pr
     version = card_version(document) or CURRENT
     validator = Draft202012Validator(load_schema(SCHEMAS.get(str(version[0]), "card.v1")))
     errors = sorted(validator.iter_errors(document), key=relevance)
-    errors = [e for e in errors if not (newer and e.validator == "additionalProperties")]
+    errors = [_deepest(e) for e in errors if not (newer and e.validator == "additionalProperties")]
+    paths = [tuple(e.absolute_path) for e in errors]
+    where = locate(text, paths) if text is not None and errors else {}
     return [
-        Problem(f"{e.json_path}: {e.message}", Span(display, 0), field=e.json_path)
-        for e in map(_deepest, errors)
+        Problem(
+            f"{e.json_path}: {e.message}",
+            Span(display, *where.get(path, (0, 0))),
+            field=e.json_path,
+        )
+        for e, path in zip(errors, paths, strict=True)
     ]
 
 
@@ -141,9 +151,10 @@ def _deepest(error: Any) -> Any:
 
 
 def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
-    """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, and valid
-    against its schema. Returns the card (or None) and every problem found, errors and
-    notes (a card from a newer minor version gets a note)."""
+    """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, valid
+    against its schema and consistent with itself (card/consistency.py). Returns the card
+    (or None) and every problem found, errors and notes (a card from a newer minor version
+    gets a note)."""
     document, problems = _json(data, display)
     if problems:
         return None, problems
@@ -154,7 +165,12 @@ def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
         return None, [Problem(summary, Span(display, 0), field="$.card_version")]
     newer = version > CURRENT
     document = document if newer else migrate(document)
-    problems = schema_problems(document, display, newer)
+    text = data.decode("utf-8") if version == CURRENT else None
+    problems = schema_problems(document, display, newer, text)
+    if not problems:
+        from .consistency import consistency_problems
+
+        problems = consistency_problems(document, display, text, version == CURRENT)
     if problems:
         return None, problems
     if newer:
