@@ -280,7 +280,8 @@ def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Pa
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
     assert result.exit_code == 1
-    assert "$.inputs['records/transfer:flattery']" in result.stdout
+    assert "the data changed since the card was made: data/oracle/flattery.jsonl" in result.stdout
+    assert "no differences" not in result.stdout
 
 
 def test_the_readme_shows_the_example_card_as_check_prints_it(runner) -> None:
