@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from ._common import OUT, SPEC, Progress, fail_unless, guard, option_overrides, write_or_fail
+from ._common import (
+    OUT,
+    SPEC,
+    Progress,
+    fail_unless,
+    guard,
+    option_overrides,
+    problems_option,
+    write_or_fail,
+)
 
 FORMATS = ["text", "json", "markdown", "latex", "html", "svg"]
 
@@ -30,6 +39,12 @@ FORMATS = ["text", "json", "markdown", "latex", "html", "svg"]
     metavar="NAME=VALUE",
     help="Override any setting (repeatable), checked as the spec's own.",
 )
+@click.option(
+    "--junit",
+    type=OUT,
+    help="Also write a JUnit XML report: each diagnostic a test case (strict, permissive).",
+)
+@problems_option
 @guard
 def check(
     spec: Path,
@@ -38,6 +53,7 @@ def check(
     seed: int | None,
     resamples: int | None,
     assignments: tuple[str, ...],
+    junit: Path | None,
 ) -> None:
     """Run the four diagnostics on SPEC and print its Acceptance Card.
 
@@ -55,6 +71,12 @@ def check(
         progress.done()
     if out is not None:
         write_or_fail(out, lambda path: write_card(card, path), "the card")
+    if junit is not None:
+        from ..files import write_text_atomic
+        from ..render.junit import card_junit
+
+        report = card_junit(card.document)
+        write_or_fail(junit, lambda path: write_text_atomic(path, report), "the JUnit report")
     click.echo(card.render(output_format), nl=output_format != "json")
     fail_unless(card.passes)
 
@@ -62,6 +84,7 @@ def check(
 @click.command()
 @click.argument("spec", type=SPEC)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@problems_option
 @guard
 def plan(spec: Path, as_json: bool) -> None:
     """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated."""
