@@ -154,3 +154,26 @@ def reproduce(
         if problem_format() != "text":
             report_problems(result.problems())
         sys.exit(1)
+
+
+SCHEMA_NAMES = {
+    "card": "card.v1",
+    "claim": "claim.v1",
+    "plan": "plan.v1",
+    "spec": "spec.v1",
+    "bundle": "bundle.v1",
+    "problems": "problems.v1",
+}
+
+
+@click.command()
+@click.argument("name", type=click.Choice(list(SCHEMA_NAMES)))
+@guard
+def schema(name: str) -> None:
+    """Print a bundled JSON Schema: card, claim, plan, spec (the YAML form), bundle (a
+    submission's manifest) or problems (what --problems json prints)."""
+    import json
+
+    from .._resources import load_schema
+
+    click.echo(json.dumps(load_schema(SCHEMA_NAMES[name]), indent=2, ensure_ascii=False))
