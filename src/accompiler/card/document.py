@@ -217,14 +217,20 @@ def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
 
 
 def write_card(card: Card, path: Path) -> None:
-    """Validate, then write atomically: a temporary file of its own in the same folder,
-    flushed to disk, renamed over `path`. A read-only destination is refused, not replaced.
+    """Validate (schema and consistency), then write atomically: a temporary file of its
+    own in the same folder, flushed to disk, renamed over `path`. A read-only destination
+    is refused, not replaced.
 
     Raises:
-        ValueError: the card does not match its schema (a bug, never a user's input).
+        ValueError: the card does not match its schema or is inconsistent (a bug, never a
+            user's input).
         OSError: the destination cannot be written.
     """
     errors = schema_problems(card.document, str(path))
+    if not errors:
+        from .consistency import consistency_problems
+
+        errors = consistency_problems(card.document, str(path))
     if errors:
-        raise ValueError("the card does not match its schema: " + errors[0].summary)
+        raise ValueError("the card is not valid: " + errors[0].summary)
     write_text_atomic(path, card.to_json())
