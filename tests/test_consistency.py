@@ -116,7 +116,7 @@ JSON_VALUES = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(LEAVES), JSON_VALUES), min_size=1, max_size=3))
 def test_any_edit_is_read_or_refused_never_a_crash(edits) -> None:
     card = copy.deepcopy(BASE)

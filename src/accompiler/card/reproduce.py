@@ -138,7 +138,7 @@ class Reproduction:
     def problems(self) -> list[Problem]:
         """Each reason it is not reproduced, as a problem on the card (for --problems)."""
         found = [
-            Problem(c.describe(), Span(c.path, 0), "", f"$.inputs[{c.role!r}]")
+            Problem(c.describe(), Span(self.card, 0), "", f"$.inputs[{c.role!r}]")
             for c in self.input_changes
         ]
         for difference in self.differences:

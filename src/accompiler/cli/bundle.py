@@ -93,6 +93,7 @@ def pack(
     show_default=True,
     help="How many Monte-Carlo errors a bound may move under --tolerance mc.",
 )
+@click.option("--out", type=OUT, help="Write the report here instead of stdout.")
 @click.option(
     "--require-pass",
     is_flag=True,
@@ -106,6 +107,7 @@ def verify(
     output_format: str,
     tolerance: str,
     mc_multiple: float,
+    out: Path | None,
     require_pass: bool,
 ) -> None:
     """Check a submission BUNDLE (a .zip or a directory): unpack it safely into a temporary
@@ -121,9 +123,15 @@ def verify(
         bundle_path, tolerance=Tolerance(tolerance, mc_multiple), require_pass=require_pass
     )
     if output_format == "json":
-        click.echo(dumps(result.to_json()), nl=False)
+        report = dumps(result.to_json())
     else:
-        click.echo(render_markdown(result) if output_format == "markdown" else render_text(result))
+        report = (render_markdown if output_format == "markdown" else render_text)(result) + "\n"
+    if out is None:
+        click.echo(report, nl=False)
+    else:
+        from ..files import write_text_atomic
+
+        write_or_fail(out, lambda path: write_text_atomic(path, report), "the report")
     if not result.verified:
         if problem_format() != "text":
             report_problems(result.problems())
