@@ -151,9 +151,6 @@ def _same(found: Any, implied: Any) -> bool:
     return bool(found == implied)
 
 
-_MISSING = object()
-
-
 def _get(document: Any, path: JsonPath) -> Any:
     for key in path:
         if isinstance(document, dict) and isinstance(key, str) and key in document:

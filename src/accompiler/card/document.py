@@ -165,7 +165,7 @@ def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
         return None, [Problem(summary, Span(display, 0), field="$.card_version")]
     newer = version > CURRENT
     document = document if newer else migrate(document)
-    text = data.decode("utf-8") if version == CURRENT else None
+    text = data.decode("utf-8") if version >= CURRENT else None  # an older one is migrated
     problems = schema_problems(document, display, newer, text)
     if not problems:
         from .consistency import consistency_problems

@@ -198,46 +198,53 @@ def reproduce(
     Raises:
         SpecError: the spec, an override or an input is wrong.
     """
-    from ..claim import load_spec
-    from ..claim.settings import recorded_settings, settings_json
+    from ..claim.settings import recorded_settings
     from ..pipeline import check
+
+    names = display or (str(spec), "the card")
+    recorded = recorded_settings(card["settings"])
+    used = ({} if spec_settings else recorded) | dict(overrides or {})
+    changes = _changed_inputs(spec, card, names[0])
+    if changes:
+        overridden = _overridden(recorded, used)
+        return Reproduction(*names, tolerance, used, overridden, changes, None, _notes(card))
+    recomputed = check(spec, overrides=used, option_names=option_names)
+    return _compared(card, recomputed, names, tolerance, card_bytes)
+
+
+def _changed_inputs(spec: Path, card: Card, display: str) -> list[InputChange]:
+    """The spec's inputs, hashed now, against the card's record."""
+    from ..claim import load_spec
     from ..plan import compile_plan
 
-    spec_name, card_name = display or (str(spec), "the card")
-    recorded = recorded_settings(card["settings"])
-    claim, _ = load_spec(spec, spec_name)
+    claim, _ = load_spec(spec, display)
     plan, _ = compile_plan(claim, spec.parent)
-    changes = input_changes(card["inputs"], [i.to_json() for i in plan.inputs])
-    base = {} if spec_settings else recorded
-    used_overrides = base | dict(overrides or {})
-    notes = _notes(card)
-    if changes:
-        settings = settings_json(claim.settings) | used_overrides
-        return Reproduction(
-            spec_name,
-            card_name,
-            tolerance,
-            settings,
-            _overridden(recorded, settings),
-            changes,
-            None,
-            notes,
-        )
-    recomputed = check(spec, overrides=used_overrides, option_names=option_names)
+    return input_changes(card["inputs"], [i.to_json() for i in plan.inputs])
+
+
+def _compared(
+    card: Card,
+    recomputed: Card,
+    names: tuple[str, str],
+    tolerance: Tolerance,
+    card_bytes: bytes | None,
+) -> Reproduction:
+    from ..claim.settings import recorded_settings
+
     settings = recorded_settings(recomputed["settings"])
-    overridden = _overridden(recorded, settings)
+    overridden = _overridden(recorded_settings(card["settings"]), settings)
     expected = {
         name: f"recomputed with {setting} {_value(used)} (the card: {_value(mine)})"
         for setting, (mine, used) in overridden.items()
         for name in SETTING_FIELDS.get(setting, (setting,))
     }
     comparison = compare_cards(card.document, recomputed.document, tolerance, expected)
+    notes = _notes(card)
     if tolerance.name == "exact" and {"seed", "resamples"} & overridden.keys():
         notes.append("another seed or B moves every bound: compare with --tolerance mc")
     identical = card_bytes is not None and card_bytes == recomputed.to_json().encode("utf-8")
     return Reproduction(
-        spec_name,
-        card_name,
+        *names,
         tolerance,
         settings,
         overridden,
