@@ -9,7 +9,7 @@ from typing import Any
 from ..canonical import round_numbers
 from ..claim.model import Claim
 from .context import IntervalJson, RunContext, installed, not_installed_reason, upper_below_zero
-from .registry import Card, Diagnostic, Implied, Section, agreeing, dataset_name, recorded
+from .registry import CardDocument, Diagnostic, Implied, Section, agreeing, dataset_name, recorded
 
 NO_FRESH = "the claim declares no fresh-subject records"
 NUMBERS = ("delta_gap", "installed_gap", "delta_deploy")
@@ -98,7 +98,7 @@ def _not_evaluable(numbers: Section, held: Held, dataset: str, missing: str) -> 
     return ""
 
 
-def implied(section: Section, card: Card) -> list[Implied]:
+def implied(section: Section, card: CardDocument) -> list[Implied]:
     numbers = recorded(card, "fresh", *NUMBERS)
     subjects = {d["key"]: d["subjects"] for d in card["datasets"]}
     held = Held(

@@ -32,11 +32,11 @@ class Implied:
     """For a list of objects: compare each object's `project` field (their names)."""
 
 
-Card = Mapping[str, Any]
+CardDocument = Mapping[str, Any]
 """A card document (JSON), as `accard validate` reads it."""
 
 
-def _implies_nothing(_section: Section, _card: Card) -> list[Implied]:
+def _implies_nothing(_section: Section, _card: CardDocument) -> list[Implied]:
     return []
 
 
@@ -67,7 +67,7 @@ class Diagnostic:
     permissive: Callable[[Section], str] = _own_status
     """Its status under permissive coding (an auditor's relabel, any transfer target)."""
     warnings: Callable[[Section], list[str]] = _no_warnings
-    implied: Callable[[Section, Card], list[Implied]] = _implies_nothing
+    implied: Callable[[Section, CardDocument], list[Implied]] = _implies_nothing
     """Every value of its section that the card's own numbers and settings determine
     (status, retention, class...), re-derived by the same rules `run` applies; the card's
     data sets, precondition and earlier sections are already as their numbers imply."""
@@ -80,7 +80,7 @@ class Diagnostic:
         return _own_status(section)
 
 
-def recorded(card: Card, key: str, *names: str) -> dict[str, Any]:
+def recorded(card: CardDocument, key: str, *names: str) -> dict[str, Any]:
     """The named intervals of data set `key` as the card's `datasets` record them: null for a
     data set the claim lacks or that could not be bootstrapped, and nothing at all for a
     card that predates per-data-set intervals (1.0, migrated with `intervals` null)."""
@@ -91,7 +91,7 @@ def recorded(card: Card, key: str, *names: str) -> dict[str, Any]:
     return {} if intervals is None else {name: intervals[name] for name in names}
 
 
-def dataset_name(card: Card, key: str, default: str = "") -> str:
+def dataset_name(card: CardDocument, key: str, default: str = "") -> str:
     data = next((d for d in card["datasets"] if d["key"] == key), None)
     return str(data["name"]) if data else default or key
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..claim.model import Claim
 from .context import IntervalJson, RunContext, installed, not_installed_reason, upper_below_zero
-from .registry import Card, Diagnostic, Implied, Section, dataset_name, recorded
+from .registry import CardDocument, Diagnostic, Implied, Section, dataset_name, recorded
 
 GATE_RULE = "delta_deploy.ci_low >= -max_deploy_cost"
 
@@ -70,7 +70,7 @@ def deploy_cost_gate(
     return {"max_deploy_cost": limit, "rule": GATE_RULE, "pass": passed, "reason": reason}
 
 
-def implied(section: Section, card: Card) -> list[Implied]:
+def implied(section: Section, card: CardDocument) -> list[Implied]:
     numbers = recorded(card, "heldout", "delta_gap", "delta_deploy")
     found = [
         Implied((name,), value, "(a) reports the held-out data set's interval")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..claim.model import Claim
 from .context import IntervalJson, RunContext, installed, not_installed_reason, upper_below_zero
-from .registry import Card, Diagnostic, Implied, Section, recorded
+from .registry import CardDocument, Diagnostic, Implied, Section, recorded
 
 NO_TARGET = "the claim declares no transfer target"
 NUMBERS = ("delta_gap", "installed_gap", "delta_deploy")
@@ -57,7 +57,7 @@ def run(context: RunContext) -> dict[str, Any]:
     }
 
 
-def implied(section: Section, card: Card) -> list[Implied]:
+def implied(section: Section, card: CardDocument) -> list[Implied]:
     names = [d["name"] for d in card["datasets"] if d["key"].startswith("transfer:")]
     found: list[Implied] = [
         Implied(("targets",), names, "(d) has one target per transfer data set", "name")

@@ -12,7 +12,7 @@ from ...claim.model import Claim
 from ...problems import Problem
 from ...stats.energy import ModuleEnergy, classify, measured_class
 from ..context import RunContext
-from ..registry import Card, Diagnostic, Implied, InputReader, Section, agreeing
+from ..registry import CardDocument, Diagnostic, Implied, InputReader, Section, agreeing
 from .evidence import MechanismEvidence
 
 NO_ADAPTERS = "the claim declares no adapters"
@@ -108,7 +108,7 @@ def per_module(modules: tuple[ModuleEnergy, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def implied(section: Section, card: Card) -> list[Implied]:
+def implied(section: Section, card: CardDocument) -> list[Implied]:
     """The signature re-derived from the per-module energies, the class from the signature
     by PROTOCOL's thresholds, each coding's status from the class."""
     threshold = card["settings"]["thresholds"]["rho_at"]
