@@ -1,0 +1,178 @@
+"""Hostile inputs through the command line: every case of tests/hostile/corpus.py in its own
+limited subprocess (RLIMIT_AS 2 GiB, 20 s, peak-RSS budget), plus what one case cannot
+express: concurrent writers of one --out, a writer terminated or failing mid-write, and
+Parquet readers aborting at interpreter exit.
+
+Any exit 3, timeout, signal, memory overrun, unlocated problem, file written on a refusal
+or file read outside the spec's folder fails the case, with its stderr.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from hostile import build as b
+from hostile.build import Folder
+from hostile.corpus import CASES
+from hostile.harness import (
+    COMMANDS,
+    READERS,
+    Inotify,
+    Where,
+    child_env,
+    describe_failure,
+    execute,
+    located,
+    run_command,
+    spawn,
+)
+
+BIG_TITLE = "a claim whose card takes a while to write " + "x" * 600_000
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_case(case, tmp_path: Path) -> None:
+    outcome, failures = execute(case, tmp_path / "root")
+    assert not failures, describe_failure(case, outcome, failures)
+
+
+def test_corpus_covers_every_reader_command_and_category() -> None:
+    assert len(CASES) >= 150
+    assert len({c.name for c in CASES}) == len(CASES)
+    assert {c.reader for c in CASES} == set(READERS)
+    assert {"check", "plan", "validate", "show", "diff"} <= {c.command[0] for c in CASES}
+    assert {c.command[0] for c in CASES} <= set(COMMANDS)
+    counts = collections.Counter(c.category for c in CASES)
+    assert {"confine", "hang", "memory", "internal", "output"} <= set(counts)
+    accepted = [c for c in CASES if c.exit != (2,)]
+    assert len(accepted) >= 15, "controls: the base inputs must be shown to be valid"
+
+
+def _base_folder(root: Path, title: str = "concurrent writers") -> Folder:
+    folder = Folder(root)
+    folder.case.mkdir(parents=True)
+    b.write_base_records(folder)
+    folder.spec(b.base_spec(title=title))
+    return folder
+
+
+def _is_card(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("card_version") == "1"
+    except (OSError, ValueError):
+        return False
+
+
+def test_concurrent_writers_of_one_out(tmp_path: Path) -> None:
+    """Four `check --out card.json` at once, three rounds: every run computes its card
+    (exit 0/1), the file is one complete card, and no temporary file is left."""
+    folder = _base_folder(tmp_path / "root")
+    reference = run_command(["check", "claim.ac", "--format", "json"], folder.case)
+    assert reference.returncode in (0, 1), reference.stderr
+    for round_ in range(3):
+        outcomes = [None] * 4
+
+        def run(slot: int, outcomes: list = outcomes) -> None:
+            outcomes[slot] = run_command(["check", "claim.ac", "--out", "card.json"], folder.case)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        codes = [o.returncode for o in outcomes]
+        assert all(code in (0, 1) for code in codes), (
+            f"round {round_}: exits {codes}; stderr: "
+            + " | ".join(o.stderr.strip()[-200:] for o in outcomes if o.returncode not in (0, 1))
+        )
+        assert (folder.case / "card.json").read_text(encoding="utf-8") == reference.stdout
+        left = sorted(set(os.listdir(folder.case)) - {"claim.ac", "data", "card.json"})
+        assert not left, f"round {round_}: temporary files left: {left}"
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "SIGINT", "SIGKILL"]
+)
+def test_writer_killed_while_writing(signum: int, tmp_path: Path) -> None:
+    """The run is signalled the moment a new name appears next to the card (the temporary
+    file). The previous card stays whole or the new one is complete: never half a card.
+    After SIGTERM or SIGINT, which a process can handle, no temporary file may remain."""
+    hits = 0
+    for attempt in range(6):
+        folder = _base_folder(tmp_path / f"root{attempt}", BIG_TITLE)
+        previous = b'{"previous": "card"}\n'
+        (folder.case / "card.json").write_bytes(previous)
+        before = set(os.listdir(folder.case))
+        watch = Inotify(folder.case)
+        process = spawn(["check", "claim.ac", "--out", "card.json"], folder.case)
+        signalled = False
+        try:
+            while process.poll() is None:
+                for name in watch.names(0.05):
+                    if name != "card.json" and not signalled:
+                        os.kill(process.pid, signum)
+                        signalled, hits = True, hits + 1
+        finally:
+            process.wait()
+            watch.close()
+        card = folder.case / "card.json"
+        content = card.read_bytes() if card.exists() else b""
+        assert content == previous or _is_card(card), (
+            f"attempt {attempt}: card.json is neither the previous card nor a complete one "
+            f"({len(content)} bytes)"
+        )
+        left = sorted(set(os.listdir(folder.case)) - before)
+        if signalled and signum != signal.SIGKILL:
+            assert not left, f"attempt {attempt}: {signal.Signals(signum).name} left {left}"
+        if hits >= 2:
+            break
+
+
+def test_failed_card_write_leaves_nothing(tmp_path: Path) -> None:
+    """A write that fails half-way (RLIMIT_FSIZE: EFBIG after 4 KiB) is a located exit 2
+    naming the card, and leaves neither a card nor a temporary file."""
+    folder = _base_folder(tmp_path / "root", BIG_TITLE)
+    before = set(os.listdir(folder.case))
+
+    outcome = run_command(
+        ["check", "claim.ac", "--out", "card.json"], folder.case, limits={"RLIMIT_FSIZE": 4096}
+    )
+    assert outcome.returncode == 2, outcome.stderr
+    assert located(outcome.stderr, r"cannot write|too large|space", Where("card.json"))
+    left = sorted(set(os.listdir(folder.case)) - before)
+    assert not left, f"left behind: {left}"
+
+
+def test_parquet_with_bad_rows_never_aborts(tmp_path: Path) -> None:
+    """pyarrow tables with bad rows used to abort the interpreter at exit (SIGABRT, 17 of
+    40 runs): run one 30 times, two at a time; every run must exit 2, never on a signal."""
+    rows = b.canonical_rows()
+    for index in (2, 9, 17):
+        rows[index] = rows[index] | {"correct": 2.0}
+    rows[5] = rows[5] | {"condition": "prod"}
+    folder = Folder(tmp_path / "root")
+    folder.case.mkdir(parents=True)
+    folder.write("data/h.parquet", b.parquet_bytes(b.rows_table(rows)))
+    folder.spec(b.base_spec(heldout=b.Data(files=(b.RecordFile("data/h.parquet"),))))
+    codes: list[int | None] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        for _ in range(15):
+            outcome = run_command(["check", "claim.ac"], folder.case, env=child_env())
+            with lock:
+                codes.append(outcome.returncode)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes.count(2) == len(codes), collections.Counter(codes)
