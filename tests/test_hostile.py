@@ -71,12 +71,13 @@ def _is_card(path: Path) -> bool:
 
 
 def test_concurrent_writers_of_one_out(tmp_path: Path) -> None:
-    """Four `check --out card.json` at once, three rounds: every run computes its card
+    """Four `check --out card.json` at once, four rounds (a 600 KB card, so that writes
+    overlap): every run computes its card
     (exit 0/1), the file is one complete card, and no temporary file is left."""
-    folder = _base_folder(tmp_path / "root")
+    folder = _base_folder(tmp_path / "root", BIG_TITLE)
     reference = run_command(["check", "claim.ac", "--format", "json"], folder.case)
     assert reference.returncode in (0, 1), reference.stderr
-    for round_ in range(3):
+    for round_ in range(4):
         outcomes = [None] * 4
 
         def run(slot: int, outcomes: list = outcomes) -> None:
@@ -176,3 +177,23 @@ def test_parquet_with_bad_rows_never_aborts(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert codes.count(2) == len(codes), collections.Counter(codes)
+
+
+def test_problem_snippet_quotes_the_located_line(tmp_path: Path) -> None:
+    """The parser counts lines at "\\n"; the source line quoted under a problem must be that
+    line even after a comment holding U+2028, U+0085 or a form feed (str.splitlines breaks
+    there, and the snippet showed another line than the one located)."""
+    folder = Folder(tmp_path / "root")
+    folder.case.mkdir(parents=True)
+    b.write_base_records(folder)
+    text = b.render_ac(b.base_spec(settings=(("seed", -1),)))
+    text = text.replace("accard 1\n", "accard 1  # a\u2028b\u0085c\x0cd\n", 1)
+    folder.write("claim.ac", text)
+    outcome = run_command(["check", "claim.ac"], folder.case)
+    assert outcome.returncode == 2, outcome.stderr
+    lines = outcome.stderr.splitlines()
+    arrow = next(i for i, line in enumerate(lines) if "--> claim.ac:" in line)
+    number = int(lines[arrow].split("claim.ac:")[1].split(":")[0])
+    assert text.split("\n")[number - 1].strip().startswith("seed")
+    quoted = next(line for line in lines[arrow:] if line.lstrip().startswith(f"{number} |"))
+    assert quoted.split("|", 1)[1].strip() == text.split("\n")[number - 1].strip()

@@ -146,8 +146,8 @@ def accept(
     note: str = "",
     **kw: Any,
 ) -> Case:
-    creates = CARD if command[0] == "check" and "--out" in command else ()
-    exits = (0,) if command[0] in ("plan", "validate") else (0, 1)
+    creates = kw.pop("creates", CARD if command[0] == "check" and "--out" in command else ())
+    exits = (0,) if command[0] in ("plan", "validate", "fmt") else (0, 1)
     if command[0] == "diff":
         exits = (0,)
     return case(
@@ -897,21 +897,21 @@ def _memory_cases() -> None:
             message=TOO_LARGE + r"|inflat",
             where=Where("data/u.eval", member=member),
             rss_mib=400,
-            note="the member inflates to 560 MB from under 80 KB; the 64 MiB member cap must "
-            "hold while inflating (peak RSS budget 400 MiB)",
+            note="control: the member states its true size (560 MB), refused before inflating",
         )
-    lying = replace(b.bomb(ZSTD), size=100)
-    case(
-        name="memory/eval_member_bomb_zstd_lying_size",
-        category="memory",
-        reader="inspect_eval",
-        command=CHECK,
-        build=inspect_folder([lying]),
-        message=TOO_LARGE + r"|inflat|size",
-        where=Where("data/u.eval", member=member),
-        rss_mib=400,
-        note="the header says 100 bytes; the data inflates to 560 MB",
-    )
+    for method, label in ((BZIP2, "bzip2"), (LZMA, "lzma"), (ZSTD, "zstd"), (DEFLATED, "deflate")):
+        case(
+            name=f"memory/eval_member_bomb_{label}_lying_size",
+            category="memory",
+            reader="inspect_eval",
+            command=CHECK,
+            build=lambda f, m=method: inspect_folder([replace(b.bomb(m), size=100)])(f),
+            message=TOO_LARGE + r"|inflat|size",
+            where=Where("data/u.eval", member=member),
+            rss_mib=400,
+            note="the header says 100 bytes, the data inflates to 560 MB: the cap must hold "
+            "while inflating (bz2, LZMA and zstd members are decompressed in one call)",
+        )
 
     def dict_bomb(store_schema: bool) -> Callable[[], bytes]:
         def make() -> bytes:
@@ -1043,29 +1043,30 @@ def _memory_cases() -> None:
     CASES[-1] = replace(
         CASES[-1], build=lambda f: (inspect_folder()(f), _sparse(f, "data/u.eval", 64 << 30))
     )
-    near = 900 << 20
+    near = 600 << 20
     records_problem(
-        "memory/jsonl_900MB_of_NULs_under_cap",
+        "memory/jsonl_600MB_of_NULs_under_cap",
         b"",
         "jsonl",
         1,
         None,
         r"JSON|NUL|control|invalid|" + TOO_LARGE,
         category="memory",
-        rss_mib=1536,
-        note="under the 1 GiB cap, one 900 MB line of NULs: memory must stay "
-        "near the file's size (no 4x copies), and the problem is line 1",
+        rss_mib=960,
+        note="under the 1 GiB cap, one 600 MB line of NULs: memory must stay "
+        "near the file's size (960 MiB budget: no second whole copy as text), and the "
+        "problem is line 1",
     )
     CASES[-1] = replace(CASES[-1], build=_sparse_records("jsonl", near))
     records_problem(
-        "memory/csv_900MB_of_NULs_under_cap",
+        "memory/csv_600MB_of_NULs_under_cap",
         b"",
         "csv",
         1,
         None,
         r"NUL|CSV|invalid|" + TOO_LARGE,
         category="memory",
-        rss_mib=1536,
+        rss_mib=960,
     )
     CASES[-1] = replace(CASES[-1], build=_sparse_records("csv", near))
 
@@ -2821,6 +2822,82 @@ def _output_cases() -> None:
     )
 
 
+def _other_command_cases() -> None:
+    """fmt rewrites a spec in place and reproduce reads a card twice: the same limits hold."""
+    case(
+        name="hang/spec_fifo.fmt_check",
+        category="hang",
+        reader="spec",
+        command=("fmt", "claim.ac", "--check"),
+        build=lambda f: _fifo(f, "claim.ac"),
+        message=r"regular file|not a file|FIFO|pipe|device|special",
+        where=Where("claim.ac"),
+    )
+    case(
+        name="confine/spec_symlink_proc_environ.fmt",
+        category="confine",
+        reader="spec",
+        command=("fmt", "claim.ac"),
+        build=lambda f: f.symlink("claim.ac", "/proc/self/environ"),
+        message=OUTSIDE_SPEC_HINT + r"|regular file",
+        where=Where("claim.ac"),
+        forbid=(SECRET,),
+        note="fmt must neither show nor rewrite a file outside the folder",
+    )
+    messy_surrogate = b.render_ac(b.base_spec(title=SURROGATE)).replace("  model", "      model")
+    accept(
+        "spec/lone_surrogate_title.fmt_rewrites",
+        "internal",
+        "spec",
+        lambda f: f.write("claim.ac", messy_surrogate),
+        command=("fmt", "claim.ac"),
+        creates=("claim.ac",),
+        note="fmt checks layout, not content: it rewrites the file, keeping the \\ud800 "
+        "escape as written (no crash, no temporary file left)",
+    )
+    messy = b.render_ac(b.base_spec()).replace("  model", "      model")
+    accept(
+        "spec/fmt_rewrites_a_valid_spec",
+        "internal",
+        "spec",
+        lambda f: (b.write_base_records(f), f.write("claim.ac", messy)),
+        command=("fmt", "claim.ac", "--check"),
+        note="control: fmt --check exits 1 on a valid spec that is not canonical",
+    )
+    CASES[-1] = replace(CASES[-1], exit=(1,))
+    case(
+        name="hang/card_fifo.reproduce",
+        category="hang",
+        reader="card",
+        command=("reproduce", "claim.ac", "card.json"),
+        build=base(then=lambda f: _fifo(f, "card.json")),
+        message=r"regular file|not a file|FIFO|pipe|device|special",
+        where=Where("card.json"),
+    )
+    case(
+        name="cards/title_lone_surrogate.reproduce",
+        category="internal",
+        reader="card",
+        command=("reproduce", "claim.ac", "card.json"),
+        build=base(
+            then=lambda f: f.write(
+                "card.json", _card_text().replace('"title": "', '"title": "\\ud800', 1)
+            )
+        ),
+        message=None,
+        where=Where("card.json", field="$.claim.title"),
+    )
+    for tag, value in (("yaml", "\ud800"), ("ac", "\ud800")):
+        spec_problem(
+            f"spec/lone_surrogate_mechanism.{tag}",
+            b.base_spec(mechanism=value),
+            value,
+            "claim.defense.mechanism",
+            r"mechanism|surrogate|unicode|character",
+            fmt=tag,
+        )
+
+
 for _make in (
     _confine_cases,
     _hang_cases,
@@ -2830,6 +2907,7 @@ for _make in (
     _adapter_cases,
     _card_cases,
     _output_cases,
+    _other_command_cases,
 ):
     _make()
 

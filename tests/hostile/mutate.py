@@ -204,13 +204,21 @@ def _replace_token(rng: random.Random, text: str) -> tuple[str, str]:
     ], f"replace({token.group()[:20]!r}->{new[:20]!r})"
 
 
+_YAML_SCALAR = re.compile(r"(?m)^(\s*(?:- )?[\w]+: )([^\s\[{&*!|>\"'#][^\n#]*)$")
+
+
 def _in_string(rng: random.Random, text: str, payload: Callable[[str], str], label: str):
-    strings = list(_STRING.finditer(text))
+    """Append `payload` (JSON escapes) inside a double-quoted string; a plain YAML scalar
+    becomes a double-quoted one first."""
+    strings = [(m.start(), m.end(), m.group()[1:-1]) for m in _STRING.finditer(text)]
+    strings += [
+        (m.start(2), m.end(2), m.group(2).rstrip().replace("\\", "\\\\").replace('"', '\\"'))
+        for m in _YAML_SCALAR.finditer(text)
+    ]
     if not strings:
         return text, f"{label}(no string)"
-    match = rng.choice(strings)
-    inner = match.group()[1:-1]
-    return text[: match.start()] + '"' + payload(inner) + '"' + text[match.end() :], label
+    start, end, inner = rng.choice(strings)
+    return text[:start] + '"' + payload(inner) + '"' + text[end:], label
 
 
 def _path_like(text: str) -> list[re.Match[str]]:
@@ -431,7 +439,7 @@ def workspace(root: Path) -> Path:
 
 def command_for(mutant: Mutant, spec: Path) -> list[str]:
     """plan (text or JSON) for most mutants; every 8th runs check with B = 1000."""
-    choice = mutant.number % 8
+    choice = (mutant.number // len(SEEDS)) % 8  # independent of the seed spec
     if choice == 0:
         return ["--debug", "check", str(spec), "--resamples", "1000"]
     if choice % 2:

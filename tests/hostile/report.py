@@ -45,7 +45,7 @@ def _run(index: int, debug: bool) -> tuple[int, str, float, float, list[str], st
                 (
                     ln
                     for ln in reversed(again.stderr.splitlines())
-                    if re.match(r"^\w[\w.]*(Error|Exception|Exit|Interrupt)\b", ln)
+                    if re.match(r"^[A-Za-z_][\w.]*(: |$)", ln)
                 ),
                 "",
             )
