@@ -197,3 +197,50 @@ def test_problem_snippet_quotes_the_located_line(tmp_path: Path) -> None:
     assert text.split("\n")[number - 1].strip().startswith("seed")
     quoted = next(line for line in lines[arrow:] if line.lstrip().startswith(f"{number} |"))
     assert quoted.split("|", 1)[1].strip() == text.split("\n")[number - 1].strip()
+
+
+def test_symlink_swapped_between_check_and_read(tmp_path: Path) -> None:
+    """`data/h.jsonl` flips between an inside file and a link to an outside file while
+    `plan --json` runs 60 times: the confinement check and the read must be one (open
+    without following links and check what was opened), so the outside file's sha256 never
+    appears. Today the path is resolved, then opened again by name: a race window."""
+    from hostile.harness import _SERVER
+
+    folder = Folder(tmp_path / "root")
+    folder.case.mkdir(parents=True)
+    folder.outside.mkdir()
+    secret = b.outside_secret_records()
+    folder.write_outside("secret.jsonl", secret)
+    folder.write("data/real.jsonl", b.jsonl_bytes(b.canonical_rows()))
+    folder.spec(b.base_spec())
+    link, spare = folder.case / "data/h.jsonl", folder.case / "data/.swap"
+    stop = threading.Event()
+
+    def flip() -> None:
+        targets = ("real.jsonl", "../../outside/secret.jsonl")
+        flips = 0
+        while not stop.is_set():
+            spare.unlink(missing_ok=True)
+            os.symlink(targets[flips % 2], spare)
+            os.replace(spare, link)
+            flips += 1
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    leaked, codes = 0, collections.Counter()
+    try:
+        for _ in range(60):
+            outcome = _SERVER.run(["plan", "claim.ac", "--json"], folder.case)
+            codes[outcome.returncode] += 1
+            leaked += sha256_hex(secret) in outcome.stdout
+    finally:
+        stop.set()
+        flipper.join()
+    assert set(codes) <= {0, 2}, codes
+    assert not leaked, f"{leaked} of 60 plans hashed the outside file ({dict(codes)})"
+
+
+def sha256_hex(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
