@@ -435,7 +435,8 @@ def _problems(stderr: str) -> list[tuple[str, str, str]]:
     a line; such a line is a problem of its own.
     """
     problems = []
-    for block in re.split(r"\n\s*\n", stderr):
+    blocks = re.split(r"\n\s*\n|\n(?=(?:error|warning|note): )", stderr)
+    for block in blocks:
         lines = [ln for ln in block.splitlines() if ln.strip() and not re.match(r"\s*\d*\s*\|", ln)]
         if not lines:
             continue
