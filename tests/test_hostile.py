@@ -70,19 +70,24 @@ def _is_card(path: Path) -> bool:
 
 
 def test_concurrent_writers_of_one_out(tmp_path: Path) -> None:
-    """Four `check --out card.json` at once, four rounds (a 600 KB card, so that writes
-    overlap): every run computes its card
-    (exit 0/1), the file is one complete card, and no temporary file is left."""
+    """Six `check --out card.json` at once, up to ten rounds (a 600 KB card, so that the
+    writes overlap; one round in six or seven collides with a fixed temporary name): every
+    run computes its card (exit 0/1), the file is one complete card, and no temporary file
+    is left."""
+    from hostile.harness import ForkServer
+
     folder = _base_folder(tmp_path / "root", BIG_TITLE)
     reference = run_command(["check", "claim.ac", "--format", "json"], folder.case)
     assert reference.returncode in (0, 1), reference.stderr
-    for round_ in range(4):
-        outcomes = [None] * 4
+    servers = [ForkServer() for _ in range(6)]
+    for round_ in range(10):
+        outcomes: list = [None] * len(servers)
 
         def run(slot: int, outcomes: list = outcomes) -> None:
-            outcomes[slot] = run_command(["check", "claim.ac", "--out", "card.json"], folder.case)
+            command = ["check", "claim.ac", "--out", "card.json"]
+            outcomes[slot] = servers[slot].run(command, folder.case)
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(servers))]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -174,13 +179,16 @@ def test_parquet_with_bad_rows_never_aborts(tmp_path: Path) -> None:
             outcome = server.run(["check", "claim.ac"], folder.case)
             with lock:
                 codes[outcome.returncode] += 1
+                if set(codes) != {2}:
+                    return  # proven; the other thread stops at its next run
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert codes == {2: 60}, dict(codes)
+    assert set(codes) == {2}, dict(codes)
+    assert sum(codes.values()) == 60
 
 
 def test_problem_snippet_quotes_the_located_line(tmp_path: Path) -> None:
@@ -237,11 +245,14 @@ def test_symlink_swapped_between_check_and_read(tmp_path: Path) -> None:
             outcome = _SERVER.run(["plan", "claim.ac", "--json"], folder.case)
             codes[outcome.returncode] += 1
             leaked += sha256_hex(secret) in outcome.stdout
+            if leaked or outcome.returncode not in (0, 2):
+                break  # proven; no need to run the rest
     finally:
         stop.set()
         flipper.join()
     assert set(codes) <= {0, 2}, codes
-    assert not leaked, f"{leaked} of 60 plans hashed the outside file ({dict(codes)})"
+    runs = sum(codes.values())
+    assert not leaked, f"plan {runs} of up to 60 hashed the outside file ({dict(codes)})"
 
 
 def sha256_hex(data: bytes) -> str:
