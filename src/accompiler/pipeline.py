@@ -11,7 +11,7 @@ from .card import Card
 from .claim import load_spec
 from .claim.settings import BY_NAME, apply_overrides
 from .plan import compile_plan
-from .problems import Problem, SpecError
+from .problems import Problem, SpecError, raise_if_errors
 from .run import run_plan
 
 
@@ -50,7 +50,8 @@ def check(
     kept: dict[str, bytes] = {}
     if on_step is not None:
         on_step("hashing inputs")
-    plan, _problems = compile_plan(claim, path.parent, kept)
+    plan, problems = compile_plan(claim, path.parent, kept)
+    raise_if_errors(problems, sources)
     try:
         return run_plan(plan, path.parent, kept, on_step=on_step)
     except SpecError as error:

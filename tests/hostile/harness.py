@@ -230,8 +230,8 @@ def _read_capped(path: Path) -> str:
 ZYGOTE = r"""
 import json, os, resource, select, signal, sys, time
 
-import accompiler.cli, accompiler.load, accompiler.plan, accompiler.run, accompiler.card
-import accompiler.render, accompiler.diff, accompiler.emit, accompiler.records
+import accompiler.cli, accompiler.claim, accompiler.plan, accompiler.run, accompiler.card
+import accompiler.render, accompiler.diff, accompiler.claim.emit, accompiler.records
 import accompiler.adapters, accompiler.stats.bootstrap, accompiler.diagnostics
 
 requests = os.fdopen(int(sys.argv[1]), "r")

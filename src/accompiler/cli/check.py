@@ -68,9 +68,11 @@ def plan(spec: Path, as_json: bool) -> None:
     from ..canonical import dumps
     from ..claim import load_spec
     from ..plan import compile_plan, plan_to_json
+    from ..problems import raise_if_errors
     from ..render.plan import render_plan
 
-    claim, _ = load_spec(spec)
-    compiled, _ = compile_plan(claim, spec.parent)
+    claim, sources = load_spec(spec)
+    compiled, problems = compile_plan(claim, spec.parent)
+    raise_if_errors(problems, sources)
     document = plan_to_json(compiled)
     click.echo(dumps(document) if as_json else render_plan(document), nl=not as_json)

@@ -8,7 +8,7 @@ import yaml
 
 from ..problems import Problem
 from ..span import Span
-from .ast import Key, Mapping, Node, Scalar, Sequence
+from .ast import Key, Mapping, Node, Scalar, Sequence, bounded, integer
 
 MAX_DEPTH = 16
 MAX_NODES = 20_000
@@ -102,5 +102,12 @@ def _scalar(node: yaml.Node, span: Span, problems: list[Problem]) -> Scalar:
     if kind is None:
         problems.append(Problem(f"unsupported YAML tag `{node.tag}`", span, "use plain values"))
         return Scalar(None, "null", span)
-    value: Any = yaml.SafeLoader(" ").construct_object(node) if kind != "string" else node.value
+    if kind == "string":
+        return Scalar(node.value, kind, span)
+    try:
+        value: Any = yaml.SafeLoader(" ").construct_object(node)
+    except ValueError:  # a decimal integer of more than 4,300 digits
+        value = integer(str(node.value).replace("_", ""))
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = bounded(value)
     return Scalar(value, kind, span)
