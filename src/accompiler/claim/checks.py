@@ -22,7 +22,7 @@ def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
             detail = resolved.detail or _help(resolved.why)
             problems.append(Problem(summary, claim.spans.get(field), detail, field))
     for adapter in claim.adapters:
-        field = f"claim.adapters.{adapter.role}.path"
+        field = f"claim.adapters.{adapter.role}" + ("" if adapter.role in WEIGHT_ROLES else ".path")
         span = claim.spans.get(field)
         found, why = confined_path(spec_dir, adapter.path)
         if found is None:

@@ -11,7 +11,7 @@ from ..problems import Problem, did_you_mean
 from ..protocol import CONDITIONS, MECHANISM_CLASSES
 from ..records.formats import FORMATS, RECORD_FIELDS
 from ..span import Span
-from ..spec.ast import Key, Mapping, Node, Scalar, Sequence
+from ..spec.ast import Huge, Key, Mapping, Node, Scalar, Sequence
 from .model import (
     ADAPTER_ROLES,
     LANGUAGE_VERSION,
@@ -126,7 +126,7 @@ class _Fields:
         if node is None:
             return default
         value = node.value if isinstance(node, Scalar) and node.kind != "string" else None
-        problem = fault(value)
+        problem = f"`{key}` is out of range: {value}" if isinstance(value, Huge) else fault(value)
         if problem:
             self.error(problem, node.span, key, rule)
             return default
