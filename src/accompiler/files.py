@@ -26,7 +26,7 @@ MAX_INPUT_BYTES = 1 << 30
 CAPS = {
     "spec": 1 << 20,
     "records": MAX_INPUT_BYTES,
-    "config": 4 << 20,
+    "config": 16 << 20,
     "adapter": 4 << 30,
     "weights": 16 << 30,
     "card": 64 << 20,

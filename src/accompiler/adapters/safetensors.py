@@ -61,6 +61,9 @@ def parse_safetensors_header(data: bytes, label: str) -> tuple[dict[str, TensorI
             _check_metadata(entry, label)
             continue
         tensors[name] = _tensor_info(name, entry, label)
+    found = _not_json(header)
+    if found:
+        raise AdapterError(f"the safetensors header is not valid JSON (it holds {found})", label)
     _check_layout(tensors, len(data) - 8 - length, label)
     return tensors, 8 + length
 
@@ -73,14 +76,19 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+class _Constant(float):
+    """NaN or Infinity in a header: not JSON. Kept until the end so that a tensor's shape
+    or offsets holding one are refused at that tensor."""
+
+
+def _constant(name: str) -> float:
+    return _Constant(name.replace("-Infinity", "-inf").replace("Infinity", "inf"))
 
 
 def _header_json(raw: bytes, label: str) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
-        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
     except UnicodeDecodeError:
         raise AdapterError("the safetensors header is not UTF-8", label) from None
     except RecursionError:
@@ -89,19 +97,22 @@ def _header_json(raw: bytes, label: str) -> dict[str, Any]:
         raise AdapterError(f"the safetensors header is not valid JSON ({error})", label) from None
     if not isinstance(header, dict):
         raise AdapterError("the safetensors header is not a JSON object", label)
-    if _has_surrogate(header):
-        raise AdapterError("the safetensors header holds a lone surrogate escape", label)
     return header
 
 
-def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= c <= "\udfff" for c in value)
+def _not_json(value: Any) -> str:
+    """What in a parsed header JSON does not allow ('' if nothing): NaN or Infinity, or a
+    lone surrogate escape (Python's json accepts both)."""
+    if isinstance(value, _Constant):
+        return "NaN or Infinity"
+    if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+        return "a lone surrogate escape"
     if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+        items: list[Any] = [*value.keys(), *value.values()]
+        return next((found for found in map(_not_json, items) if found), "")
     if isinstance(value, list):
-        return any(_has_surrogate(v) for v in value)
-    return False
+        return next((found for found in map(_not_json, value) if found), "")
+    return ""
 
 
 def _check_metadata(entry: Any, label: str) -> None:

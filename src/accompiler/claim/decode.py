@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..problems import Problem, did_you_mean
+from ..problems import MAX_REPORTED, Problem, did_you_mean
 from ..protocol import CONDITIONS, MECHANISM_CLASSES
 from ..records.formats import FORMATS, RECORD_FIELDS
 from ..span import Span
@@ -166,7 +166,9 @@ class _Fields:
     def finish(self) -> None:
         for key, _node in self.node.entries:
             if key.name not in self.known:
-                hint = did_you_mean(key.name, self.known)
+                # a suggestion only while problems are still shown (30,000 junk keys)
+                shown = len(self.problems) <= MAX_REPORTED
+                hint = did_you_mean(key.name, self.known) if shown else ""
                 self.error(
                     f"unknown keyword `{key.name}` in {self.where()}{hint}",
                     key.span,
