@@ -54,9 +54,23 @@ def check(
     finally:
         progress.done()
     if out is not None:
+        _refuse_input_as_out(out, spec, [spec.parent / i["path"] for i in card["inputs"]])
         write_or_fail(out, lambda path: write_card(card, path), "the card")
     click.echo(card.render(output_format), nl=output_format != "json")
     fail_unless(card.passes)
+
+
+def _refuse_input_as_out(out: Path, spec: Path, inputs: list[Path]) -> None:
+    """--out naming the spec or an input would destroy what the card describes: exit 2."""
+    from ..files import same_file
+    from ..problems import Problem, SpecError
+    from ..span import Span
+
+    named = "the spec" if same_file(out, spec) else None
+    named = named or next((f"the input `{p}`" for p in inputs if same_file(out, p)), None)
+    if named is not None:
+        summary = f"--out names {named}: an input is never overwritten by its card"
+        raise SpecError([Problem(summary, Span(str(out), 0), "write the card to a new file")])
 
 
 @click.command()
