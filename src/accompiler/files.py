@@ -395,10 +395,17 @@ def write_text_atomic(path: Path, text: str) -> None:
     if path.exists() and not path.stat().st_mode & 0o222:  # root's os.access says yes
         raise PermissionError(13, "the file is read-only; not replaced", str(path))
     with _terminate_as_exception():
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
+        # SIGINT and SIGTERM wait until the temporary file's name is known to the cleanup
+        mask = _block_signals()
         try:
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            )
+        except BaseException:
+            _restore_signals(mask)
+            raise
+        try:
+            _restore_signals(mask)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
                 stream.flush()
@@ -407,6 +414,20 @@ def write_text_atomic(path: Path, text: str) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _block_signals() -> set[int | signal.Signals] | None:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+
+
+def _restore_signals(mask: set[int | signal.Signals] | None) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class _Terminated(BaseException):
