@@ -13,6 +13,7 @@ from .claim.settings import BY_NAME, apply_overrides
 from .plan import compile_plan
 from .problems import Problem, SpecError, raise_if_errors
 from .run import run_plan
+from .span import Span
 
 
 def check(
@@ -46,7 +47,12 @@ def check(
                 for name, fault in faults.items()
             ]
             raise SpecError(problems, sources)
-        claim = replace(claim, settings=settings)
+        # a problem with an overridden setting names the option that set it
+        spans = {
+            **claim.spans,
+            **{f"claim.settings.{n}": Span((option_names or {}).get(n, n), 0) for n in overrides},
+        }
+        claim = replace(claim, settings=settings, spans=spans)
     kept: dict[str, bytes] = {}
     if on_step is not None:
         on_step("hashing inputs")

@@ -29,6 +29,7 @@ from .settings import SETTINGS, Settings
 PLACEHOLDER = re.compile(r"^<fill in\b.*>$", re.DOTALL)
 
 
+MAX_TRANSFER_TARGETS = 100
 TEXT_HELP = "claim text is printable Unicode: no control characters or lone surrogates"
 
 
@@ -325,6 +326,14 @@ def _transfers(body: _Fields, records: Records) -> tuple[DataSet, ...]:
     for _key, node in body.entries("transfer"):
         items = node.items if isinstance(node, Sequence) else (node,)
         for item in items:
+            if len(targets) == MAX_TRANSFER_TARGETS:
+                body.error(
+                    f"more than {MAX_TRANSFER_TARGETS} transfer targets",
+                    item.span,
+                    "transfer",
+                    "a claim names the transfer targets it asserts; split a larger audit",
+                )
+                return tuple(targets)
             fields = body.as_fields(item, f"claim.transfer[{len(targets)}]", "transfer")
             target = _dataset(fields, "transfer", "name", records)
             if target is None:
