@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .card import Card
+from .card.document import unfit as card_unfit
 from .claim import load_spec
 from .claim.settings import BY_NAME, apply_overrides
 from .plan import compile_plan
@@ -59,10 +60,26 @@ def check(
     plan, problems = compile_plan(claim, path.parent, kept)
     raise_if_errors(problems, sources)
     try:
-        return run_plan(plan, path.parent, kept, on_step=on_step)
+        card = run_plan(plan, path.parent, kept, on_step=on_step)
     except SpecError as error:
         error.sources.update(sources)
         raise
+    unfit = card_unfit(card.document, "$")
+    if unfit is not None:  # text no card may hold that got past a reader: refused, not written
+        json_path, what = unfit
+        raise SpecError(
+            [
+                Problem(
+                    f"the card would hold {what.split(' is ')[0]} at {json_path}, "
+                    "read from the inputs",
+                    None,
+                    "",
+                    json_path,
+                )
+            ],
+            sources,
+        )
+    return card
 
 
 def _help(name: str) -> str:

@@ -102,36 +102,58 @@ class _Pattern:
     value: float
 
 
+MAX_PATTERN_WORK = 10**7
+"""Index probes one pattern map may make over all modules (a few seconds at most)."""
+
+
 class Patterns:
     """rank_pattern or alpha_pattern, indexed: the value of the first key (in the config's
-    order) that matches a module by PEFT's rule, in time linear in the module name times
-    the number of distinct (length, wildcard positions) among the keys."""
+    order) that matches a module by PEFT's rule. Keys are grouped by (length, positions of
+    `.`); a module is looked up once per group whose length one of its suffixes has, and
+    the probes over all modules are capped (MAX_PATTERN_WORK), so the time is bounded."""
 
-    def __init__(self, patterns: list[_Pattern]) -> None:
-        self.groups: dict[tuple[bool, int, tuple[int, ...]], dict[str, _Pattern]] = {}
+    def __init__(self, patterns: list[_Pattern], key: str = "", label: str = "") -> None:
+        self.by_length: dict[int, list[tuple[bool, tuple[int, ...], dict[str, _Pattern]]]] = {}
+        groups: dict[tuple[bool, int, tuple[int, ...]], dict[str, _Pattern]] = {}
         for pattern in patterns:
             wild = tuple(i for i, c in enumerate(pattern.body) if c is None)
             masked = "".join("\0" if c is None else c for c in pattern.body)
-            group = self.groups.setdefault((pattern.anchored, len(pattern.body), wild), {})
-            group.setdefault(masked, pattern)
+            shape = (pattern.anchored, len(pattern.body), wild)
+            if shape not in groups:
+                groups[shape] = {}
+                self.by_length.setdefault(len(pattern.body), []).append(
+                    (pattern.anchored, wild, groups[shape])
+                )
+            groups[shape].setdefault(masked, pattern)
+        self.key, self.label, self.work = key, label, 0
 
     def __bool__(self) -> bool:
-        return bool(self.groups)
+        return bool(self.by_length)
 
     def value(self, module: str, default: float) -> float:
         starts = [0] + [i + 1 for i, c in enumerate(module) if c == "."]
         best: _Pattern | None = None
-        for (anchored, length, wild), group in self.groups.items():
-            for start in starts[:1] if anchored else starts:
-                suffix = module[start:]
-                if len(suffix) != length or any(suffix[i] == "\n" for i in wild):
+        for start in starts:
+            for anchored, wild, group in self.by_length.get(len(module) - start, ()):
+                if anchored and start:
                     continue
-                chars = list(suffix)
+                self.work += 1
+                chars = list(module[start:])
+                if any(chars[i] == "\n" for i in wild):
+                    continue
                 for i in wild:
                     chars[i] = "\0"
                 found = group.get("".join(chars))
                 if found is not None and (best is None or found.index < best.index):
                     best = found
+        if self.work > MAX_PATTERN_WORK:
+            raise AdapterError(
+                f"`{self.key}` keys of too many different shapes to match against this "
+                "many modules in bounded time",
+                self.label,
+                self.key,
+                PATTERN_FORM,
+            )
         return default if best is None else best.value
 
 
@@ -190,7 +212,7 @@ def _patterns(value: Any, key: str, whole: bool, label: str) -> Patterns:
                 f"`{key}` value of `{shown}` must be {fault}, not {_shown(number)}", label, key
             )
         patterns.append(_Pattern(index, *compiled, float(number)))
-    return Patterns(patterns)
+    return Patterns(patterns, key, label)
 
 
 def module_names(adapter: AdapterFile) -> dict[str, dict[str, str]]:

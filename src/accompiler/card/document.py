@@ -206,14 +206,14 @@ def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(f"not JSON ({error.msg})", span)]
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         return None, [Problem(f"not JSON ({error})", Span(display, 0))]
-    found = _unfit(document, "$")
+    found = unfit(document, "$")
     if found is not None:
         path, what = found
         return None, [Problem(f"{path}: {what}", Span(display, 0), field=path)]
     return document, []
 
 
-def _unfit(value: Any, path: str) -> tuple[str, str] | None:
+def unfit(value: Any, path: str) -> tuple[str, str] | None:
     """The first value no card may hold, as (JSON path, what it is), or None."""
     if isinstance(value, _Constant):
         return path, f"{value.name} is not a number a card may hold"
@@ -227,12 +227,12 @@ def _unfit(value: Any, path: str) -> tuple[str, str] | None:
     if isinstance(value, dict):
         for key, item in value.items():
             child = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
-            found = _unfit(key, child) or _unfit(item, child)
+            found = unfit(key, child) or unfit(item, child)
             if found is not None:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _unfit(item, f"{path}[{index}]")
+            found = unfit(item, f"{path}[{index}]")
             if found is not None:
                 return found
     return None
