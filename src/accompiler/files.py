@@ -347,6 +347,11 @@ def read_regular(path: Path, cap: int, what: str = "file") -> bytes:
         os.close(fd)
 
 
+def read_capped(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A record file in a folder the reviewer named (`accard init`): regular, capped."""
+    return read_regular(path, limit, "record file")
+
+
 def read_verified(
     spec_dir: Path,
     relative: str,
