@@ -218,6 +218,18 @@ def read_confined(root: Path, relative: str, cap: int, what: str = "file") -> Re
     Raises:
         InputError: outside the root, not a regular file, larger than `cap`, unreadable.
     """
+    data, real = read_unhashed(root, relative, cap, what)
+    return Read(data, sha256_hex(data), real)
+
+
+def sha256_hex(data: bytes) -> str:
+    """hashlib releases the GIL while it hashes: call it from a thread to overlap."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_unhashed(root: Path, relative: str, cap: int, what: str = "file") -> tuple[bytes, str]:
+    """`read_confined` without the hash (the caller hashes these very bytes, in a thread):
+    the bytes and the real relative path."""
     with _root_fd(root) as (root_fd, root_real):
         folders, names, last = _resolve(root_fd, root_real, relative)
         try:
@@ -229,7 +241,7 @@ def read_confined(root: Path, relative: str, cap: int, what: str = "file") -> Re
         data = _read_fd(fd, cap, what)
     finally:
         os.close(fd)
-    return Read(data, hashlib.sha256(data).hexdigest(), "/".join([*names, last]))
+    return data, "/".join([*names, last])
 
 
 def _open_regular(name: str, folder: int, what: str) -> int:

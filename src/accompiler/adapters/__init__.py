@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .model import AdapterError, AdapterFile, LoraModule, TensorInfo
 from .peft import module_names, module_scale, parse_config
-from .safetensors import parse_safetensors_header, read_tensor, stored_eps
+from .safetensors import parse_safetensors_header, read_tensor, stored_eps, widen_into
 from .torch_bin import F64_EPS, load_bin
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "open_adapter",
     "open_weights",
     "read_module",
+    "read_stacked",
+    "Stacked",
     "tensor",
     "weight_of",
 ]
@@ -70,6 +73,77 @@ def iter_modules(
         yield read_module(adapter, module, names[module])
 
 
+def _shape(adapter: AdapterFile, key: str) -> tuple[int, ...]:
+    if adapter.torch_tensors is not None:
+        return tuple(adapter.torch_tensors[key].shape)
+    return adapter.tensors[key].shape
+
+
+def _widen_into(adapter: AdapterFile, key: str, out: NDArray[np.float64]) -> None:
+    if adapter.torch_tensors is not None:
+        out[...] = adapter.torch_tensors[key]
+    else:
+        widen_into(adapter.data, adapter.offset, adapter.tensors[key], out)
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """One module of several adapters, factors side by side: B = [B_1 ... B_k] (out x sum
+    r) and A = [A_1; ...; A_k], read once, and every product B_i^T B_j and A_i A_j^T from one
+    Gram matrix each (one pass over each factor, whatever the number of products)."""
+
+    modules: tuple[LoraModule, ...]
+    gram_b: NDArray[np.float64]
+    blocks: tuple[slice, ...]
+
+    def cross_b(self, i: int, j: int) -> NDArray[np.float64]:
+        """B_i^T B_j."""
+        return self.gram_b[self.blocks[i], self.blocks[j]]
+
+
+def read_stacked(
+    adapters: tuple[AdapterFile, ...], module: str, keys: tuple[dict[str, str], ...]
+) -> Stacked:
+    """`module` of each adapter, stacked (see Stacked); the problems of `read_module`, and
+    different (out, in) shapes across the adapters, are AdapterErrors."""
+    shapes = []
+    for adapter, names in zip(adapters, keys, strict=True):
+        a, b = _shape(adapter, names["A"]), _shape(adapter, names["B"])
+        if len(a) != 2 or len(b) != 2 or a[0] != b[1]:
+            raise AdapterError(
+                f"module `{module}` has lora_A {a} and lora_B {b}, which do not multiply",
+                adapter.label,
+                names["A"],
+            )
+        shapes.append((b[0], a[1], a[0]))
+    if len({(out, inp) for out, inp, _ in shapes}) != 1:
+        raise AdapterError(
+            f"module `{module}` has different shapes (out, in) in the three adapters: "
+            f"{sorted({(out, inp) for out, inp, _ in shapes})}"
+        )
+    out, inp = shapes[0][:2]
+    ends = np.cumsum([0] + [rank for _, _, rank in shapes])
+    blocks = tuple(slice(int(lo), int(hi)) for lo, hi in zip(ends[:-1], ends[1:], strict=True))
+    b_all, a_all = np.empty((out, int(ends[-1]))), np.empty((int(ends[-1]), inp))
+    for adapter, names, block in zip(adapters, keys, blocks, strict=True):
+        _widen_into(adapter, names["B"], b_all[:, block])
+        _widen_into(adapter, names["A"], a_all[block])
+    gram_b, gram_a = b_all.T @ b_all, a_all @ a_all.T
+    modules = tuple(
+        _module(
+            adapter,
+            module,
+            names,
+            a_all[block],
+            b_all[:, block],
+            gram_a[block, block],
+            gram_b[block, block],
+        )
+        for adapter, names, block in zip(adapters, keys, blocks, strict=True)
+    )
+    return Stacked(modules, gram_b, blocks)
+
+
 def read_module(adapter: AdapterFile, module: str, keys: dict[str, str]) -> LoraModule:
     """One module's factors, scale and Gram matrices; non-finite values (or values whose
     squares overflow float64) are refused here, naming the file and the tensor."""
@@ -80,7 +154,18 @@ def read_module(adapter: AdapterFile, module: str, keys: dict[str, str]) -> Lora
             adapter.label,
             keys["A"],
         )
-    gram_a, gram_b = a @ a.T, b.T @ b
+    return _module(adapter, module, keys, a, b, a @ a.T, b.T @ b)
+
+
+def _module(
+    adapter: AdapterFile,
+    module: str,
+    keys: dict[str, str],
+    a: NDArray[np.float64],
+    b: NDArray[np.float64],
+    gram_a: NDArray[np.float64],
+    gram_b: NDArray[np.float64],
+) -> LoraModule:
     for key, gram in ((keys["A"], gram_a), (keys["B"], gram_b)):
         if not np.isfinite(gram).all():
             raise AdapterError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -54,14 +55,14 @@ def parse_safetensors_header(data: bytes, label: str) -> tuple[dict[str, TensorI
         )
     if length > len(data) - 8:
         raise AdapterError(f"the safetensors header length {length} exceeds the file", label)
-    header = _header_json(data[8 : 8 + length], label)
+    header, walk = _header_json(data[8 : 8 + length], label)
     tensors = {}
     for name, entry in header.items():
         if name == "__metadata__":
             _check_metadata(entry, label)
             continue
         tensors[name] = _tensor_info(name, entry, label)
-    found = _not_json(header)
+    found = _not_json(header) if walk else ""
     if found:
         raise AdapterError(f"the safetensors header is not valid JSON (it holds {found})", label)
     _check_layout(tensors, len(data) - 8 - length, label)
@@ -85,10 +86,19 @@ def _constant(name: str) -> float:
     return _Constant(name.replace("-Infinity", "-inf").replace("Infinity", "inf"))
 
 
-def _header_json(raw: bytes, label: str) -> dict[str, Any]:
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _header_json(raw: bytes, label: str) -> tuple[dict[str, Any], bool]:
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return _constant(name)
+
     try:
         text = raw.decode("utf-8")
-        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_constant)
+        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=constant)
     except UnicodeDecodeError:
         raise AdapterError("the safetensors header is not UTF-8", label) from None
     except RecursionError:
@@ -97,7 +107,8 @@ def _header_json(raw: bytes, label: str) -> dict[str, Any]:
         raise AdapterError(f"the safetensors header is not valid JSON ({error})", label) from None
     if not isinstance(header, dict):
         raise AdapterError("the safetensors header is not a JSON object", label)
-    return header
+    # only a NaN or Infinity parsed, or a surrogate escape in the text, needs the walk
+    return header, bool(constants) or _SURROGATE_ESCAPE.search(text) is not None
 
 
 def _not_json(value: Any) -> str:
@@ -194,6 +205,20 @@ def read_tensor(data: bytes, offset: int, info: TensorInfo) -> NDArray[np.float6
         np.left_shift(raw, 16, out=widened, dtype=np.uint32)
         return widened.view(np.float32).astype(np.float64).reshape(info.shape)
     return raw.astype(np.float64).reshape(info.shape)
+
+
+def widen_into(data: bytes, offset: int, info: TensorInfo, out: NDArray[np.float64]) -> None:
+    """Write one 2-D tensor, widened to float64, into `out` (a view of its shape): one pass
+    over the stored values, no float64 temporary."""
+    raw = np.frombuffer(
+        data, dtype=_DTYPES[info.dtype], count=math.prod(info.shape), offset=offset + info.start
+    ).reshape(info.shape)
+    if info.dtype == "BF16":
+        bits = np.empty(info.shape, np.uint32)
+        np.left_shift(raw, 16, out=bits, dtype=np.uint32)
+        out[...] = bits.view(np.float32)
+    else:
+        out[...] = raw
 
 
 def stored_eps(dtype: str) -> float:

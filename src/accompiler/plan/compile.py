@@ -7,16 +7,19 @@ names it, before anything runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from ..claim.checks import record_entries, resolve_record_entry
 from ..claim.model import WEIGHT_ROLES, Adapter, Claim
 from ..diagnostics import DIAGNOSTICS
-from ..files import CAPS, InputError, find, read_confined, sha256_confined
+from ..files import CAPS, InputError, find, read_unhashed, sha256_confined, sha256_hex
 from ..problems import Problem
 from .model import Plan, PlanInput, PlannedDataSet, PlanStep
 
 _Hasher = Callable[[str, str], tuple[str, int]]
+HASH_THREADS = 2
 _KINDS = {
     "records": "record file",
     "config": "adapter config",
@@ -41,22 +44,35 @@ def compile_plan(
         incomplete and must not run).
     """
     hashes: dict[str, tuple[str, int]] = {}
+    pending: dict[str, tuple[Future[str], int]] = {}
 
     def hashed(relative: str, kind: str) -> tuple[str, int]:
-        if relative not in hashes:
+        if relative not in hashes and relative not in pending:
             cap, what = CAPS[kind], _KINDS[kind]
             if keep is None:
                 hashes[relative] = sha256_confined(spec_dir, relative, cap, what)
             else:
-                read = read_confined(spec_dir, relative, cap, what)
-                keep[relative] = read.data
-                hashes[relative] = (read.sha256, len(read.data))
-        return hashes[relative]
+                data, _real = read_unhashed(spec_dir, relative, cap, what)
+                keep[relative] = data
+                pending[relative] = (pool.submit(sha256_hex, data), len(data))
+        return hashes.get(relative, ("", 0))
 
     problems: list[Problem] = []
-    datasets = _record_inputs(claim, spec_dir, hashed, problems)
-    adapters = tuple(_adapter_inputs(claim, spec_dir, hashed, problems))
+    # Each file is hashed in a thread while the next is read (hashlib releases the GIL).
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        datasets = _record_inputs(claim, spec_dir, hashed, problems)
+        adapters = tuple(_adapter_inputs(claim, spec_dir, hashed, problems))
+        hashes.update({path: (f.result(), size) for path, (f, size) in pending.items()})
+    datasets = tuple(
+        PlannedDataSet(d.data, tuple(_hashed(i, hashes) for i in d.inputs)) for d in datasets
+    )
+    adapters = tuple(_hashed(i, hashes) for i in adapters)
     return Plan(claim, datasets, adapters, _steps(claim)), problems
+
+
+def _hashed(item: PlanInput, hashes: dict[str, tuple[str, int]]) -> PlanInput:
+    sha256, size = hashes[item.path]
+    return replace(item, sha256=sha256, size=size)
 
 
 def _unreadable(claim: Claim, field: str, path: str, error: InputError) -> Problem:

@@ -89,11 +89,12 @@ def split_energy(
     scale: float,
     gram_a: NDArray[np.float64] | None = None,
     gram_b: NDArray[np.float64] | None = None,
+    cross: NDArray[np.float64] | None = None,
 ) -> tuple[float, float]:
-    """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra (A A^T and
-    B^T B passed in when the caller has them)."""
+    """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra (A A^T,
+    B^T B and B_R^T B passed in when the caller has them)."""
     gram = a @ a.T if gram_a is None else gram_a
-    projected = subspace.whitener @ (subspace.b.T @ b)
+    projected = subspace.whitener @ (subspace.b.T @ b if cross is None else cross)
     s2 = scale * scale
     inside = s2 * float(np.sum((projected @ gram) * projected))
     total = s2 * float(np.sum((b.T @ b if gram_b is None else gram_b) * gram))

@@ -4,14 +4,17 @@ modules the reference covers, and SafeLoRA's own statistic when base and aligned
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 from ...adapters import (
     AdapterError,
     AdapterFile,
+    Stacked,
     iter_modules,
     module_names,
     open_adapter,
     open_weights,
+    read_stacked,
     weight_of,
 )
 from ...claim.model import ADAPTER_ROLES, WEIGHT_ROLES, Claim
@@ -21,6 +24,8 @@ from ...stats.energy import ModuleEnergy
 from ...stats.signature import rank_tolerance, reference_subspace, safelora_cosine, split_energy
 from ..registry import InputReader
 from .evidence import MechanismEvidence, SafeLoraModule, SafeLoraReport
+
+MODULE_THREADS = 2
 
 
 def read_evidence(
@@ -101,39 +106,47 @@ def measure(
     covered = sorted(set(names_u) & set(names_r))
     if not covered:
         raise AdapterError("the reference adapter covers none of the adapted modules")
-    modules = []
-    triples = zip(
-        iter_modules(undefended, names_u, covered),
-        iter_modules(defended, names_d, covered),
-        iter_modules(reference, names_r, covered),
-        strict=True,
-    )
-    for u, d, r in triples:
-        shapes = {(m.b.shape[0], m.a.shape[1]) for m in (u, d, r)}
-        if len(shapes) != 1:
-            raise AdapterError(
-                f"module `{u.name}` has different shapes (out, in) in the three "
-                f"adapters: {sorted(shapes)}"
-            )
-        rtol = (
-            rank_rtol
-            if rank_rtol is not None
-            else rank_tolerance((r.b.shape[0], r.a.shape[1]), r.a.shape[0], r.eps)
+    names = (names_u, names_d, names_r)
+
+    adapters = (undefended, defended, reference)
+
+    def energy(module: str) -> ModuleEnergy:
+        return _module_energy(
+            read_stacked(adapters, module, tuple(n[module] for n in names)), rank_rtol
         )
-        subspace = reference_subspace(r.b, r.a, rtol, r.gram_a, r.gram_b)
-        in_u, out_u = split_energy(subspace, u.b, u.a, u.scale, u.gram_a, u.gram_b)
-        in_d, out_d = split_energy(subspace, d.b, d.a, d.scale, d.gram_a, d.gram_b)
-        if not all(math.isfinite(e) for e in (in_u, out_u, in_d, out_d)):
-            raise AdapterError(
-                f"module `{u.name}`: the adapters hold NaN or infinite values (or values too "
-                "large for float64 energies)"
-            )
-        modules.append(ModuleEnergy(u.name, subspace.rank, in_u, out_u, in_d, out_d))
+
+    # Modules in threads (numpy releases the GIL while it widens and multiplies); each
+    # module's three adapters stacked, so every factor is read once and every product
+    # comes from one Gram matrix.
+    with ThreadPoolExecutor(MODULE_THREADS) as pool:
+        modules = list(pool.map(energy, covered))
     return MechanismEvidence(
         tuple(modules),
         tuple(sorted(set(names_u) - set(names_r))),
         tuple(sorted(set(names_r) - set(names_u))),
     )
+
+
+def _module_energy(stacked: Stacked, rank_rtol: float | None) -> ModuleEnergy:
+    u, d, r = stacked.modules
+    rtol = (
+        rank_rtol
+        if rank_rtol is not None
+        else rank_tolerance((r.b.shape[0], r.a.shape[1]), r.a.shape[0], r.eps)
+    )
+    subspace = reference_subspace(r.b, r.a, rtol, r.gram_a, r.gram_b)
+    in_u, out_u = split_energy(
+        subspace, u.b, u.a, u.scale, u.gram_a, u.gram_b, stacked.cross_b(2, 0)
+    )
+    in_d, out_d = split_energy(
+        subspace, d.b, d.a, d.scale, d.gram_a, d.gram_b, stacked.cross_b(2, 1)
+    )
+    if not all(math.isfinite(e) for e in (in_u, out_u, in_d, out_d)):
+        raise AdapterError(
+            f"module `{u.name}`: the adapters hold NaN or infinite values (or values too "
+            "large for float64 energies)"
+        )
+    return ModuleEnergy(u.name, subspace.rank, in_u, out_u, in_d, out_d)
 
 
 def measure_safelora(
