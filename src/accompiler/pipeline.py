@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from .card import Card
+from .card.document import unfit as card_unfit
 from .claim import load_spec
 from .claim.settings import BY_NAME, apply_overrides
 from .plan import compile_plan
-from .problems import Problem, SpecError
+from .problems import Problem, SpecError, raise_if_errors
 from .run import run_plan
+from .span import Span
 
 
 def check(
@@ -46,16 +48,38 @@ def check(
                 for name, fault in faults.items()
             ]
             raise SpecError(problems, sources)
-        claim = replace(claim, settings=settings)
+        # a problem with an overridden setting names the option that set it
+        spans = {
+            **claim.spans,
+            **{f"claim.settings.{n}": Span((option_names or {}).get(n, n), 0) for n in overrides},
+        }
+        claim = replace(claim, settings=settings, spans=spans)
     kept: dict[str, bytes] = {}
     if on_step is not None:
         on_step("hashing inputs")
-    plan, _problems = compile_plan(claim, path.parent, kept)
+    plan, problems = compile_plan(claim, path.parent, kept)
+    raise_if_errors(problems, sources)
     try:
-        return run_plan(plan, path.parent, kept, on_step=on_step)
+        card = run_plan(plan, path.parent, kept, on_step=on_step)
     except SpecError as error:
         error.sources.update(sources)
         raise
+    unfit = card_unfit(card.document, "$")
+    if unfit is not None:  # text no card may hold that got past a reader: refused, not written
+        json_path, what = unfit
+        raise SpecError(
+            [
+                Problem(
+                    f"the card would hold {what.split(' is ')[0]} at {json_path}, "
+                    "read from the inputs",
+                    None,
+                    "",
+                    json_path,
+                )
+            ],
+            sources,
+        )
+    return card
 
 
 def _help(name: str) -> str:

@@ -191,29 +191,67 @@ def _newer_note(version: str, display: str) -> Problem:
 
 def read_card(path: Path, display: str | None = None) -> tuple[Card | None, list[Problem]]:
     """`parse_card` of a file, refused when it is larger than 64 MiB."""
+    from ..files import InputError, read_regular
+
     display = display or str(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CARD_BYTES + 1)
-    except OSError as error:
-        return None, [Problem(f"cannot read the card: {error.strerror}", Span(display, 0))]
-    if len(data) > MAX_CARD_BYTES:
-        return None, [Problem("the card is larger than 64 MiB", Span(display, 0))]
+        data = read_regular(path, MAX_CARD_BYTES, "card")
+    except InputError as error:
+        return None, [Problem(f"the card {error.summary}", Span(display, 0), error.detail)]
     return parse_card(data, display)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a card may hold")
+class _Constant(float):
+    """NaN or Infinity as parsed, kept so that the problem can name where it stood."""
+
+    name: str
+
+    def __new__(cls, name: str) -> _Constant:
+        value = super().__new__(cls, name)
+        value.name = name
+        return value
 
 
 def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
+    """The card's JSON. A card holds finite numbers and printable text: NaN, Infinity, a
+    lone surrogate or a control character (a terminal escape) is a problem at its path."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant), []
+        document = json.loads(data.decode("utf-8"), parse_constant=_Constant)
     except json.JSONDecodeError as error:
         span = Span(display, error.lineno, error.colno)
         return None, [Problem(f"not JSON ({error.msg})", span)]
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         return None, [Problem(f"not JSON ({error})", Span(display, 0))]
+    found = unfit(document, "$")
+    if found is not None:
+        path, what = found
+        return None, [Problem(f"{path}: {what}", Span(display, 0), field=path)]
+    return document, []
+
+
+def unfit(value: Any, path: str) -> tuple[str, str] | None:
+    """The first value no card may hold, as (JSON path, what it is), or None."""
+    if isinstance(value, _Constant):
+        return path, f"{value.name} is not a number a card may hold"
+    if isinstance(value, str):
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                return path, "a lone surrogate is not text a card may hold"
+            if char < " " or "\x7f" <= char <= "\x9f":
+                return path, f"a control character (U+{ord(char):04X}) is not text a card may hold"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
+            found = unfit(key, child) or unfit(item, child)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unfit(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def write_card(card: Card, path: Path) -> None:

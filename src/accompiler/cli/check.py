@@ -70,6 +70,7 @@ def check(
     finally:
         progress.done()
     if out is not None:
+        _refuse_input_as_out(out, spec, [spec.parent / i["path"] for i in card["inputs"]])
         write_or_fail(out, lambda path: write_card(card, path), "the card")
     if junit is not None:
         from ..files import write_text_atomic
@@ -79,6 +80,19 @@ def check(
         write_or_fail(junit, lambda path: write_text_atomic(path, report), "the JUnit report")
     click.echo(card.render(output_format), nl=output_format != "json")
     fail_unless(card.passes)
+
+
+def _refuse_input_as_out(out: Path, spec: Path, inputs: list[Path]) -> None:
+    """--out naming the spec or an input would destroy what the card describes: exit 2."""
+    from ..files import same_file
+    from ..problems import Problem, SpecError
+    from ..span import Span
+
+    named = "the spec" if same_file(out, spec) else None
+    named = named or next((f"the input `{p}`" for p in inputs if same_file(out, p)), None)
+    if named is not None:
+        summary = f"--out names {named}: an input is never overwritten by its card"
+        raise SpecError([Problem(summary, Span(str(out), 0), "write the card to a new file")])
 
 
 @click.command()
@@ -91,9 +105,11 @@ def plan(spec: Path, as_json: bool) -> None:
     from ..canonical import dumps
     from ..claim import load_spec
     from ..plan import compile_plan, plan_to_json
+    from ..problems import raise_if_errors
     from ..render.plan import render_plan
 
-    claim, _ = load_spec(spec)
-    compiled, _ = compile_plan(claim, spec.parent)
+    claim, sources = load_spec(spec)
+    compiled, problems = compile_plan(claim, spec.parent)
+    raise_if_errors(problems, sources)
     document = plan_to_json(compiled)
     click.echo(dumps(document) if as_json else render_plan(document), nl=not as_json)

@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from .._resources import grammar_path
 from ..problems import Problem
 from ..span import Span
-from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value
+from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value, integer
 
 MAX_DEPTH = 16
 
@@ -133,7 +133,7 @@ class _ToAst(Transformer[Token, tuple[Statement, ...]]):
         token = children[0]
         text = str(token)
         is_int = text.lstrip("+-").isdigit()
-        number: int | float = int(text) if is_int else float(text)
+        number: int | float = integer(text) if is_int else float(text)
         return Value(number, "number", text, _span(self.file, token))
 
     def word(self, children: list[Token]) -> Value:
