@@ -94,6 +94,7 @@ def _card_bytes(
 
         return check(spec, overrides=overrides, option_names=option_names).to_json().encode()
     from ..card import read_card
+    from ..card.document import card_bytes
     from ..card.reproduce import input_changes
 
     card, problems = read_card(card_path)
@@ -112,7 +113,7 @@ def _card_bytes(
                 for c in changes
             ]
         )
-    return card_path.read_bytes()
+    return card_bytes(card_path)
 
 
 def _write_zip(out: Path, contents: Mapping[str, bytes]) -> None:

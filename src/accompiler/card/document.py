@@ -189,6 +189,18 @@ def _newer_note(version: str, display: str) -> Problem:
     )
 
 
+def card_bytes(path: Path, display: str | None = None) -> bytes:
+    """A card file's bytes (a regular file of at most 64 MiB), or SpecError (exit 2)."""
+    from ..files import InputError, read_regular
+    from ..problems import SpecError
+
+    try:
+        return read_regular(path, MAX_CARD_BYTES, "card")
+    except InputError as error:
+        summary = f"the card {error.summary}"
+        raise SpecError([Problem(summary, Span(display or str(path), 0), error.detail)]) from None
+
+
 def read_card(path: Path, display: str | None = None) -> tuple[Card | None, list[Problem]]:
     """`parse_card` of a file, refused when it is larger than 64 MiB."""
     from ..files import InputError, read_regular

@@ -26,13 +26,14 @@ CARD = click.Path(exists=True, dir_okay=False, path_type=Path)
 def read_card_problems(path: Path) -> tuple[Card | None, list[Problem], dict[str, str]]:
     """A card (or None), every problem found, and the card's text for showing their lines."""
     from ..card import read_card
+    from ..card.document import card_bytes
 
     card, problems = read_card(path)
     sources: dict[str, str] = {}
     if any(p.is_error for p in problems):
         try:
-            sources[str(path)] = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            sources[str(path)] = card_bytes(path).decode("utf-8")
+        except (SpecError, UnicodeDecodeError):
             pass
     return card, problems, sources
 
@@ -135,6 +136,7 @@ def reproduce(
     listed with both values), 2 on a bad spec, input or card."""
     from ..canonical import dumps
     from ..card.comparison import Tolerance
+    from ..card.document import card_bytes
     from ..card.reproduce import reproduce as recompute
 
     submitted = load_card(card_path)
@@ -142,7 +144,7 @@ def reproduce(
     result = recompute(
         spec,
         submitted,
-        card_bytes=card_path.read_bytes(),
+        card_bytes=card_bytes(card_path),
         overrides=overrides,
         tolerance=Tolerance(tolerance, mc_multiple),
         spec_settings=spec_settings,
