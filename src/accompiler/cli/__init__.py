@@ -27,6 +27,7 @@ for command in (
     cards.show,
     cards.reproduce,
     diff.diff,
+    diff.log,
 ):
     main.add_command(command)
 
