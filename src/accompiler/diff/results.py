@@ -4,7 +4,6 @@ results, the warnings and the tool."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
@@ -60,7 +59,12 @@ def _walk(old: Any, new: Any, path: str, out: list[Change], quiet: frozenset[str
             out.extend(_interval(old, new, path))
     elif isinstance(old, dict) and isinstance(new, dict):
         for key in old:
-            if key in new and key not in _SKIP:
+            if key not in new or key in _SKIP:
+                continue
+            if _stands_in(old[key], new[key]):
+                before, after = _own_status(old, old[key]), _own_status(new, new[key])
+                _leaf(before, after, f"{path}.{key}.status", out, quiet)
+            else:
                 _walk(old[key], new[key], f"{path}.{key}", out, quiet)
     elif _named(old) and _named(new):
         after = {entry["name"]: entry for entry in new}
@@ -89,6 +93,18 @@ def _leaf(old: Any, new: Any, path: str, out: list[Change], quiet: frozenset[str
             out.append(change("estimate.moved", path, old, new, f"{new - old:+.4g}"))
     else:
         out.append(change("result.changed", path, old, new))
+
+
+def _stands_in(old: Any, new: Any) -> bool:
+    """A part with its own status on one side only (a relabel's): on the side without it,
+    its section's own status is the status it stands in for."""
+    return (old is None) != (new is None) and any(
+        isinstance(v, dict) and "status" in v for v in (old, new)
+    )
+
+
+def _own_status(section: dict[str, Any], part: Any) -> Any:
+    return part["status"] if isinstance(part, dict) else section.get("status")
 
 
 def _status(old: Any, new: Any, path: str) -> Change:
@@ -132,9 +148,10 @@ def _mc_error(interval: dict[str, Any], bound: str) -> float:
 
 
 def moved_beyond(before: float, after: float, tolerance: float) -> bool:
-    """Whether a number moved by more than `tolerance`, beyond the card's 12-digit rounding."""
-    close = math.isclose(before, after, rel_tol=1e-9, abs_tol=1e-12)
-    return not close and abs(after - before) > tolerance
+    """Whether a number moved by more than `tolerance`; a slack far above the card's
+    12-significant-digit rounding keeps a move of exactly the tolerance from counting."""
+    slack = 1e-9 * max(abs(before), abs(after)) + 1e-12
+    return abs(after - before) > tolerance + slack
 
 
 def _warnings(old: list[str], new: list[str]) -> list[Change]:
