@@ -94,6 +94,8 @@ def export(root: Path, commit: str, path: str, destination: Path) -> None:
                 archive.extractall(destination, filter="data")
         except tarfile.TarError as error:
             failure = f"cannot export {path}: {error}"
+        while run.stdout.read(1 << 16):  # the record padding after the archive's end
+            pass
         run.stdout.close()
         errors = run.stderr.read().decode("utf-8", "replace").strip()
     if run.returncode != 0:

@@ -20,7 +20,8 @@ class Rule:
     cls: str
     reason: str
     reverse: str | None = None
-    """The rule the same change read backwards follows (weakened <-> strengthened)."""
+    """The rule the same change read backwards follows (weakened <-> strengthened, added <->
+    removed); None when it follows this rule itself (a change between two values)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _setting_rules(setting: Setting) -> tuple[Rule, ...]:
     unset gate is off, the loosest value); a neutral setting's one `changed` rule."""
     prefix = f"settings.{setting.name}"
     if setting.name not in _TIGHTER_WHEN:
-        why = f"`{setting.name}` changed ({setting.rule.help}): it moves no gate one way"
+        why = f"`{setting.name}` changed — {setting.rule.help}; it moves no gate one way"
         return (Rule(f"{prefix}.changed", NEUTRAL, why),)
     tighter, why_weaker, why_stronger = _TIGHTER_WHEN[setting.name]
     looser = _OPPOSITE[tighter]
@@ -154,8 +155,8 @@ def _setting_rules(setting: Setting) -> tuple[Rule, ...]:
 _INPUTS = (
     Rule("input.changed", NEUTRAL, "the content read in this role changed"),
     Rule("input.moved", NEUTRAL, "the same content is read from another path"),
-    Rule("input.added", NEUTRAL, "a file is read in a new role"),
-    Rule("input.removed", NEUTRAL, "a file is no longer read in this role"),
+    Rule("input.added", NEUTRAL, "a file is read in a new role", "input.removed"),
+    Rule("input.removed", NEUTRAL, "a file is no longer read in this role", "input.added"),
 )
 
 _RESULTS = (
@@ -183,8 +184,8 @@ _RESULTS = (
         "a number computed from the full data (no Monte-Carlo error) changed",
     ),
     Rule("result.changed", NEUTRAL, "a result the card reports changed"),
-    Rule("warning.added", NEUTRAL, "the card warns about something new"),
-    Rule("warning.removed", NEUTRAL, "a warning is gone"),
+    Rule("warning.added", NEUTRAL, "the card warns about something new", "warning.removed"),
+    Rule("warning.removed", NEUTRAL, "a warning is gone", "warning.added"),
     Rule("tool.changed", NEUTRAL, "another accard version made the card"),
 )
 
@@ -207,3 +208,10 @@ def setting_direction(name: str) -> str | None:
     """'raised' or 'lowered' for the direction that tightens `name`; None when neutral."""
     entry = _TIGHTER_WHEN.get(name)
     return entry[0] if entry else None
+
+
+def rules_table() -> str:
+    """The rules as the Markdown table the README shows (a test holds the README to it)."""
+    lines = ["| change | class | why |", "|---|---|---|"]
+    lines += [f"| `{r.id}` | {r.cls} | {r.reason} |" for r in RULES.values()]
+    return "\n".join(lines)

@@ -99,8 +99,11 @@ def _from_git(revision: str, inside: str, label: str, cwd: Path, notes: Notes) -
 def load_at(where: git.Located, commit: str, label: str, notes: Notes | None = None) -> Revision:
     """The side at `where` as it is at `commit` (a spec with its folder, so its files
     resolve at the same commit), exported to a temporary folder."""
-    if git.object_type(where.root, commit, where.path) != "blob":
-        raise _problem(label, f"{label}: {where.path} is not a file at that revision")
+    kind = git.object_type(where.root, commit, where.path)
+    if kind == "tree":
+        raise _problem(label, f"{label}: a folder, not a spec or a card")
+    if kind != "blob":
+        raise _problem(label, f"{label}: {where.path} is not there at that revision")
     loader = loader_for(where.path)
     with tempfile.TemporaryDirectory(prefix="accard-diff-") as folder:
         try:
