@@ -96,20 +96,12 @@ def _renamed(
     old: Revision, new: Revision, removed: list[str], added: list[str]
 ) -> list[tuple[str, str]]:
     """Transfer targets that only changed their name: the same record contents."""
-    pairs: list[tuple[str, str]] = []
-    for before in removed:
-        match = next(
-            (
-                after
-                for after in added
-                if before.startswith("transfer:")
-                and after.startswith("transfer:")
-                and old.contents(before) == new.contents(after)
-                and all(after != a for _, a in pairs)
-            ),
-            None,
-        )
+    pairs = []
+    unmatched = [key for key in added if key.startswith("transfer:")]
+    for before in (key for key in removed if key.startswith("transfer:")):
+        match = next((a for a in unmatched if new.contents(a) == old.contents(before)), None)
         if match is not None:
+            unmatched.remove(match)
             pairs.append((before, match))
     return pairs
 
