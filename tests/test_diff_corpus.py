@@ -112,3 +112,8 @@ def test_every_change_is_classified_as_expected(pair: dict[str, Any], workspace,
     document = json.loads(show.as_json(changes))
     assert list(Draft202012Validator(load_schema("diff.v1")).iter_errors(document)) == []
     assert compare(new, new) == [] and compare(old, old) == []
+
+
+def test_the_readme_counts_the_corpus() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"corpus.yaml` holds {len(CORPUS)} revision pairs" in readme

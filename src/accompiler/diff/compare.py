@@ -14,7 +14,6 @@ _CLAIM_RULES = {
     "$.claim.title": "title.changed",
     "$.claim.defense": "defense.renamed",
     "$.claim.model": "model.changed",
-    "$.claim.records_format": "records.changed",
 }
 # A card section that holds nothing but one data set's results: when the data set is added
 # or removed, its numbers are part of that change and only its status is compared.
@@ -32,7 +31,8 @@ def compare(old: Revision, new: Revision) -> list[Change]:
     data_changes, moved_inputs, quiet = _datasets(old, new)
     changes += data_changes + _settings(old, new) + _inputs(old, new, moved_inputs)
     if old.kind == new.kind == "spec":
-        changes += _spec_only(old.spec_only, new.spec_only)
+        reformatted = {k for k, f in old.formats.items() if new.formats.get(k, f) != f}
+        changes += _spec_only(old.spec_only, new.spec_only, reformatted)
     if old.card is not None and new.card is not None:
         changes += compare_results(old.card, new.card, quiet)
     return changes
@@ -73,6 +73,11 @@ def _datasets(old: Revision, new: Revision) -> tuple[list[Change], set[str], fro
     if old.heldout != new.heldout:
         path = "$.datasets['heldout'].name"
         changes.append(change("heldout.renamed", path, old.heldout, new.heldout))
+    for key, before in old.formats.items():
+        after = new.formats.get(key, before)
+        if before != after:
+            path = f"$.datasets[{key!r}].records_format"
+            changes.append(change("records.changed", path, before, after))
     removed = [k for k in old.datasets if k not in new.datasets]
     added = [k for k in new.datasets if k not in old.datasets]
     for before, after in _renamed(old, new, removed, added):
@@ -148,10 +153,15 @@ def _inputs(old: Revision, new: Revision, accounted: set[str]) -> list[Change]:
     return changes
 
 
-def _spec_only(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def _spec_only(old: dict[str, Any], new: dict[str, Any], reformatted: set[str]) -> list[Change]:
+    """A part on one side only belongs to a data set or adapter added or removed; a data set
+    read in another format has that format's field map (the format change names it)."""
+    skip = tuple(f"claim:$.datasets[{key!r}]." for key in reformatted)
     changes = []
-    for path in _union(old, new):
-        before, after = old.get(path), new.get(path)
+    for path in old:
+        if path not in new or path.startswith(skip):
+            continue
+        before, after = old[path], new[path]
         if before != after:
             rule = "adapter.scale.changed" if ".adapters." in path else "records.changed"
             changes.append(change(rule, path, before, after))

@@ -27,7 +27,7 @@ class Rule:
 @dataclass(frozen=True)
 class Change:
     """One classified change between two revisions. `path` names the field: a JSON path in
-    the card, or `claim:` + a JSON path in the claim's JSON for what only a spec holds."""
+    the card, or `claim:` + a path into the claim for what only a spec holds."""
 
     id: str
     cls: str

@@ -35,12 +35,15 @@ class Revision:
     """The held-out task's name."""
     datasets: dict[str, tuple[str, ...]]
     """Data set key (heldout, fresh, transfer:<name>) -> the keys of its record inputs."""
+    formats: dict[str, str]
+    """Data set key -> the format its records are read in."""
     settings: dict[str, Any]
     """Every setting by name (a setting the card does not record is absent)."""
     inputs: dict[str, Input]
     """Input key (its role; a role's later files `role#2`, …) -> the file."""
     spec_only: dict[str, Any] = field(default_factory=dict)
-    """What only a spec holds (record field map, filter, adapter scales), by `claim:` path."""
+    """What only a spec holds (each data set's record field map and filter, adapter scales),
+    by `claim:` path."""
     card: dict[str, Any] | None = None
     """The card document (cards only)."""
 
@@ -77,7 +80,7 @@ def _of_dataset(key: str, dataset: str) -> bool:
 
 
 def _claim_parts(*values: Any) -> dict[str, Any]:
-    names = ("title", "defense", "model", "mechanism_claimed", "relabel", "records_format")
+    names = ("title", "defense", "model", "mechanism_claimed", "relabel")
     return {f"$.claim.{name}": value for name, value in zip(names, values, strict=True)}
 
 
@@ -91,25 +94,32 @@ def spec_revision(plan: Plan, label: str) -> Revision:
         claim.model,
         claim.defense.mechanism,
         {"to": relabel.to, "because": relabel.because} if relabel else None,
-        claim.records.format,
     )
     keyed = _keyed((i.role, i.path, i.sha256) for i in plan.inputs)
-    spec_only: dict[str, Any] = {
-        f"claim:$.records.fields.{name}": path for name, path in claim.records.fields
-    }
-    spec_only["claim:$.records.filter"] = claim.records.filter
-    for adapter in claim.adapters:
-        spec_only[f"claim:$.adapters.{adapter.role}.scale"] = adapter.scale
     return Revision(
         label,
         "spec",
         parts,
         claim.heldout.name,
         {d.key: tuple(k for k, _ in keyed if _of_dataset(k, d.key)) for d in claim.datasets},
+        {d.key: d.records.format for d in claim.datasets},
         {s.name: getattr(claim.settings, s.name) for s in SETTINGS},
         dict(keyed),
-        spec_only,
+        _spec_only(plan),
     )
+
+
+def _spec_only(plan: Plan) -> dict[str, Any]:
+    """Each data set's record field map and filter, each adapter's scale, by `claim:` path
+    (data sets named as the card names them)."""
+    parts: dict[str, Any] = {}
+    for data in plan.claim.datasets:
+        prefix = f"claim:$.datasets[{data.key!r}].records"
+        parts.update({f"{prefix}.fields.{name}": path for name, path in data.records.fields})
+        parts[f"{prefix}.filter"] = data.records.filter
+    for adapter in plan.claim.adapters:
+        parts[f"claim:$.adapters.{adapter.role}.scale"] = adapter.scale
+    return parts
 
 
 def card_revision(card: dict[str, Any], label: str) -> Revision:
@@ -121,17 +131,18 @@ def card_revision(card: dict[str, Any], label: str) -> Revision:
         head["model"],
         head["mechanism_claimed"],
         head["relabel"],
-        head["records_format"],
     )
     keyed = _keyed((i["role"], i["path"], i["sha256"]) for i in card["inputs"])
-    keys = [d["key"] for d in card["datasets"]]
-    heldout = next((d["name"] for d in card["datasets"] if d["key"] == "heldout"), "")
+    datasets = card["datasets"]
+    heldout = next((d["name"] for d in datasets if d["key"] == "heldout"), "")
+    formats = {d["key"]: d.get("records_format", head["records_format"]) for d in datasets}
     return Revision(
         label,
         "card",
         parts,
         heldout,
-        {key: tuple(k for k, _ in keyed if _of_dataset(k, key)) for key in keys},
+        {d["key"]: tuple(k for k, _ in keyed if _of_dataset(k, d["key"])) for d in datasets},
+        formats,
         _card_settings(card["settings"]),
         dict(keyed),
         card=card,
