@@ -461,3 +461,18 @@ def test_the_readme_quotes_the_mechanism_example_from_its_golden_output() -> Non
     quoted = readme.split("(`tests/golden/diff/card_mechanism_to_shrinkage.txt`):\n\n```\n")[1]
     for line in quoted.split("```")[0].splitlines():
         assert line == "" or line in golden, line
+
+
+def test_a_loader_that_takes_folders_is_one_more_entry(monkeypatch, tmp_path: Path) -> None:
+    from accompiler.diff import sides
+
+    read = []
+
+    def bundle(path: Path, label: str, notes: Any) -> Any:
+        read.append((path.is_dir(), label))
+        return card_revision(_golden_card("oracle"), label)
+
+    entry = sides.Loader("bundle", (".zip",), False, bundle, directory=True)
+    monkeypatch.setattr(sides, "LOADERS", (*sides.LOADERS, entry))
+    assert open_side(str(tmp_path)).kind == "card"
+    assert read == [(True, str(tmp_path))]

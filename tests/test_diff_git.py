@@ -211,3 +211,21 @@ def test_log_of_a_spec_that_was_removed(runner, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].endswith("gone  (the spec was removed)")
     assert "a broken claim  (the spec does not load: unknown keyword `setings`" in lines[1]
+
+
+def test_a_folder_at_a_revision_goes_to_a_loader_that_takes_folders(
+    monkeypatch, repo: Path
+) -> None:
+    from accompiler.diff import card_revision, open_side, sides
+
+    listed = []
+
+    def bundle(path: Path, label: str, notes: object) -> object:
+        listed.append(sorted(p.name for p in path.iterdir()))
+        return card_revision(json.loads((GOLDEN / "oracle.card.json").read_text()), label)
+
+    entry = sides.Loader("bundle", (".zip",), False, bundle, directory=True)
+    monkeypatch.setattr(sides, "LOADERS", (*sides.LOADERS, entry))
+    monkeypatch.chdir(repo)
+    assert open_side("HEAD~6:claims").label == "HEAD~6:claims"
+    assert listed == [["adapters", "data", "oracle.ac"]]

@@ -26,6 +26,8 @@ class Loader:
     folder: bool
     """Read from git, it needs its whole folder (a spec's files resolve beside it)."""
     load: Callable[[Path, str, Notes], Revision]
+    directory: bool = False
+    """It also takes a folder (a submission bundle may be one)."""
 
 
 def _spec(path: Path, label: str, notes: Notes) -> Revision:
@@ -56,11 +58,15 @@ LOADERS: tuple[Loader, ...] = (
     Loader("spec", (".ac", ".yaml", ".yml"), True, _spec),
     Loader("card", ("",), False, _card),
 )
-"""The first loader that takes a path reads it. A submission bundle is one more entry."""
+"""The first loader that takes a path reads it. A submission bundle (a zip or a folder) is
+one more entry, with `directory=True`."""
 
 
-def loader_for(name: str) -> Loader:
-    """The loader of a file name (by suffix; a card when no other takes it)."""
+def loader_for(name: str, directory: bool = False) -> Loader | None:
+    """The loader of a file name (by suffix; a card when no other takes it), or of a folder
+    (None when no loader takes folders)."""
+    if directory:
+        return next((loader for loader in LOADERS if loader.directory), None)
     suffix = Path(name).suffix.lower()
     return next(
         (loader for loader in LOADERS if suffix in loader.suffixes),
@@ -78,13 +84,15 @@ def open_side(text: str, cwd: Path | None = None, notes: Notes | None = None) ->
     """
     notes = notes or (lambda _problem: None)
     path = Path(text)
-    if path.is_file():
-        return loader_for(path.name).load(path, text, notes)
+    if path.exists():
+        loader = loader_for(path.name, path.is_dir())
+        if loader is None:
+            raise _problem(text, f"{text}: {_NOT_A_SIDE}", _WHAT_A_SIDE_IS)
+        return loader.load(path, text, notes)
     revision, colon, inside = text.partition(":")
-    if colon and revision and inside and not path.exists():
+    if colon and revision and inside:
         return _from_git(revision, inside, text, cwd or Path.cwd(), notes)
-    what = "a folder, not a spec or a card" if path.is_dir() else "no such file"
-    raise _problem(text, f"{text}: {what}", "name a spec (.ac, .yaml, .yml), a card or REV:PATH")
+    raise _problem(text, f"{text}: no such file", _WHAT_A_SIDE_IS)
 
 
 def _from_git(revision: str, inside: str, label: str, cwd: Path, notes: Notes) -> Revision:
@@ -100,11 +108,11 @@ def load_at(where: git.Located, commit: str, label: str, notes: Notes | None = N
     """The side at `where` as it is at `commit` (a spec with its folder, so its files
     resolve at the same commit), exported to a temporary folder."""
     kind = git.object_type(where.root, commit, where.path)
-    if kind == "tree":
-        raise _problem(label, f"{label}: a folder, not a spec or a card")
-    if kind != "blob":
+    if kind not in ("blob", "tree"):
         raise _problem(label, f"{label}: {where.path} is not there at that revision")
-    loader = loader_for(where.path)
+    loader = loader_for(where.path, kind == "tree")
+    if loader is None:
+        raise _problem(label, f"{label}: {_NOT_A_SIDE}", _WHAT_A_SIDE_IS)
     with tempfile.TemporaryDirectory(prefix="accard-diff-") as folder:
         try:
             scope = where.folder if loader.folder else where.path
@@ -112,6 +120,10 @@ def load_at(where: git.Located, commit: str, label: str, notes: Notes | None = N
         except git.GitError as error:
             raise _problem(label, f"{label}: {error}") from None
         return loader.load(Path(folder) / where.path, label, notes or (lambda _problem: None))
+
+
+_NOT_A_SIDE = "a folder, not a spec or a card"
+_WHAT_A_SIDE_IS = "name a spec (.ac, .yaml, .yml), a card or REV:PATH"
 
 
 def _problem(label: str, summary: str, detail: str = "") -> SpecError:
