@@ -170,47 +170,6 @@ def test_validate_rejects_what_is_not_a_valid_card(
     assert result.exit_code == 2 and message in result.stderr
 
 
-def _card(runner, spec: Path, out: Path) -> Path:
-    runner.invoke(main, ["check", str(spec), "--out", str(out)])
-    return out
-
-
-def test_diff_of_two_revisions(runner, tmp_path: Path) -> None:
-    old = _card(runner, EXAMPLE / "safelora.ac", tmp_path / "old.json")
-    new = _card(runner, EXAMPLE / "safelora_relabel.ac", tmp_path / "new.json")
-    same = runner.invoke(main, ["diff", str(old), str(old)])
-    assert same.exit_code == 0 and "no differences" in same.stdout
-    result = runner.invoke(main, ["diff", str(old), str(new)])
-    assert result.exit_code == 1
-    assert "$.diagnostics.transfer.status" in result.stdout
-    assert "pass -> fail" in result.stdout
-    assert "$.verdict.permissive.passed" in result.stdout and "(+1)" in result.stdout
-    as_json = json.loads(runner.invoke(main, ["diff", "--json", str(old), str(new)]).stdout)
-    changes = {c["path"]: (c["old"], c["new"]) for c in as_json}
-    assert changes["$.claim.relabel.to"] == (None, "shrinkage")
-    assert changes["$.diagnostics.transfer.targets['flattery'].status"] == (None, "fail")
-
-
-def test_diff_reports_a_changed_seed_and_estimate(runner, tmp_path: Path) -> None:
-    old = _card(runner, EXAMPLE / "oracle.ac", tmp_path / "old.json")
-    runner.invoke(
-        main,
-        ["check", str(EXAMPLE / "oracle.ac"), "--seed", "3", "--out", str(tmp_path / "new.json")],
-    )
-    result = runner.invoke(main, ["diff", str(old), str(tmp_path / "new.json")])
-    assert result.exit_code == 1
-    assert "$.settings.bootstrap.seed" in result.stdout
-    assert "$.diagnostics.reliability.delta_gap.ci_low" in result.stdout
-    assert "$.diagnostics.reliability.delta_gap.estimate" not in result.stdout
-
-
-def test_diff_rejects_a_non_card(runner, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    result = runner.invoke(main, ["diff", str(bad), str(bad)])
-    assert result.exit_code == 2 and "is not one this accard reads" in result.stderr
-
-
 def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
     import xml.etree.ElementTree as ElementTree
 

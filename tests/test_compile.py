@@ -41,6 +41,8 @@ def test_every_schema_is_a_valid_2020_12_schema() -> None:
     assert set(schema_names()) == {
         "bundle.v1",
         "card.v1",
+        "diff.v1",
+        "log.v1",
         "claim.v1",
         "plan.v1",
         "problems.v1",

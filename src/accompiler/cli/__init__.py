@@ -30,6 +30,7 @@ for command in (
     bundle.pack,
     bundle.verify,
     cards.schema,
+    diff.log,
 ):
     main.add_command(command)
 

@@ -165,6 +165,8 @@ SCHEMA_NAMES = {
     "spec": "spec.v1",
     "bundle": "bundle.v1",
     "problems": "problems.v1",
+    "diff": "diff.v1",
+    "log": "log.v1",
 }
 
 
@@ -173,7 +175,8 @@ SCHEMA_NAMES = {
 @guard
 def schema(name: str) -> None:
     """Print a bundled JSON Schema: card, claim, plan, spec (the YAML form), bundle (a
-    submission's manifest) or problems (what --problems json prints)."""
+    submission's manifest), problems (what --problems json prints), diff or log (what
+    `diff --json` and `log --json` print)."""
     import json
 
     from .._resources import load_schema
