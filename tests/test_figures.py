@@ -26,7 +26,8 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from accompiler.render import figures
-from accompiler.render.figures import CellPoint, cell_point_from_card
+from accompiler.render.figures import CellPoint, cell_point_from_card, labels, planes, style
+from accompiler.render.figures import card as card_drawing
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 DEFENSES = (
@@ -80,11 +81,11 @@ def synthetic_points(count: int, *, crowded: bool = False, seed: int = 0) -> lis
 def built(kind: str, *args: Any) -> Iterator[Figure]:
     """The figure a public function would render, drawn, inside the module's style."""
     build = {
-        "bootstrap": figures._bootstrap_figure,
-        "signature": figures._signature_figure,
-        "card": figures._card_figure,
+        "bootstrap": planes.bootstrap_figure,
+        "signature": planes.signature_figure,
+        "card": card_drawing.build_card_figure,
     }[kind]
-    with figures._style():
+    with style.figure_style():
         figure = build(*args)
         figure.canvas.draw()
         yield figure
@@ -251,14 +252,14 @@ def test_signature_plane_draws_the_wedge_shrinkage_region_and_diagonal(threshold
 def test_card_figure_puts_the_card_numbers_on_the_plot(name: str) -> None:
     card = load_card(name)
     with built("card", card) as figure:
-        rows = figures._card_rows(card)
+        rows = card_drawing.card_rows(card)
         assert len(rows) == 3 + len(card["diagnostics"]["transfer"]["targets"]) + 1
         for index, (_, interval, status) in enumerate(rows):
             line = by_gid(figure, f"row-{index}-interval")
             (low, y), (high, y_again) = xy(line)
             assert (low, high, y) == (interval["ci_low"], interval["ci_high"], y_again)
             assert xy(by_gid(figure, f"row-{index}")) == [(interval["estimate"], y)]
-            colour = figures.STATUS_COLOURS.get(status, figures.NEUTRAL)
+            colour = figures.STATUS_COLOURS.get(status, style.NEUTRAL)
             assert same_color(line.get_color(), colour)
         mechanism = card["diagnostics"]["mechanism"]
         point = by_gid(figure, "point-signature")
@@ -343,7 +344,7 @@ def test_planes_are_readable(kind: str, count: int, crowded: bool) -> None:
         plotted = [
             n
             for n, p in enumerate(points, 1)
-            if (figures._intervals(p) if kind == "bootstrap" else figures._signature(p))
+            if (planes.interval_pair(p) if kind == "bootstrap" else planes.signature_xy(p))
         ]
         labels = [by_gid(figure, f"label-{n}").get_text() for n in plotted]
         if count <= 3:
@@ -388,13 +389,13 @@ def test_the_readability_check_sees_every_text_and_catches_overlaps() -> None:
 def test_placement_is_free_of_overlaps(
     anchors: list[tuple[float, float]], width: float, height: float
 ) -> None:
-    area = figures._Box(0, 0, 300 * 1.5, 200 * 1.5)
+    area = labels.Box(0, 0, 300 * 1.5, 200 * 1.5)
     points = np.array(anchors) + 75
     sizes = np.tile([width, height], (len(points), 1))
     dots = np.array([[x - 5, y - 5, x + 5, y + 5] for x, y in points])
-    spots = figures._find_spots(points, sizes, area, dots, far=True)
+    spots = labels.find_spots(points, sizes, area, dots, far=True)
     assert all(spot is not None for spot in spots)
-    boxes = [figures._boxes(np.array([spot[:2]]), sizes[0])[0] for spot in spots if spot]
+    boxes = [labels.label_boxes(np.array([spot[:2]]), sizes[0])[0] for spot in spots if spot]
     for box in boxes:
         assert area.x0 <= box[0] and box[2] <= area.x1 and area.y0 <= box[1] and box[3] <= area.y1
         assert all(disjoint(box, other) for other in [*boxes, *dots] if other is not box)
