@@ -6,6 +6,9 @@ The public API, imported lazily so that `accard --help` does not load numpy:
     card = check("specs/example/oracle.ac")      # a Card
     card.passes, card["verdict"], card.to_json(), card.render("markdown")
 
+    result = audit("examples/installed_gap/audit.ac", jobs=2)   # many claims at once
+    result.rows, result.frame, result.summary["counts"]
+
 Stages, one package each: spec (text -> config tree) -> claim (-> Claim) -> plan (-> Plan)
 -> run (-> Card) -> card (the document) -> render (for people).
 """
@@ -17,9 +20,10 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["check", "compile_plan", "load_spec", "run_plan", "__version__"]
+__all__ = ["audit", "check", "compile_plan", "load_spec", "run_plan", "__version__"]
 
 _LAZY = {
+    "audit": "audit.run",
     "check": "pipeline",
     "load_spec": "claim.load",
     "compile_plan": "plan.compile",

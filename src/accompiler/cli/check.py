@@ -64,12 +64,16 @@ def check(
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @guard
 def plan(spec: Path, as_json: bool) -> None:
-    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated."""
+    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated
+    (for an audit file: every cell's plan)."""
     from ..canonical import dumps
     from ..claim import load_spec
     from ..plan import compile_plan, plan_to_json
     from ..render.plan import render_plan
+    from .audit import is_audit_file, plan_audit
 
+    if is_audit_file(spec):
+        return plan_audit(spec, as_json)
     claim, _ = load_spec(spec)
     compiled, _ = compile_plan(claim, spec.parent)
     document = plan_to_json(compiled)
