@@ -61,7 +61,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         )
         text, reused = _card(cell, planned, job)
     except SpecError as error:
-        return failed(cell.name, error.problems, error.render())
+        return failed(cell.name, error.problems, _without_tally(error.render()))
     except InputError as error:
         span = Span(error.path or cell.display, 0)
         problem = Problem(error.summary, span, error.detail)
@@ -95,6 +95,12 @@ def _spec_sha256(cell: Cell, planned: Planned, audit_sha256: str | None) -> str:
         return template_digest(cell, audit_sha256)
     text = planned.sources.get(cell.display, "")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _without_tally(rendered: str) -> str:
+    """The problems without the closing "N errors found; nothing was written" (for a cell,
+    the audit goes on)."""
+    return rendered.rstrip("\n").rsplit("\n\n", 1)[0] + "\n"
 
 
 def failed(

@@ -96,7 +96,7 @@ def text(summary: dict[str, Any]) -> str:
         if row["status"] != "computed":
             values[4:] = [_failure(row)]
     widths = [
-        max([len(name)] + [len(v[i]) for v in cells if i < len(v)])
+        max([len(name)] + [len(v[i]) for v in cells if i < 4 or len(v) == len(shown)])
         for i, (name, _) in enumerate(shown)
     ]
     head = "  ".join(f"{name:<{w}}" for (name, _), w in zip(shown, widths, strict=True))
