@@ -8,7 +8,6 @@ ever unpickled from what a cell reads.
 from __future__ import annotations
 
 import hashlib
-import json
 import traceback
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from .model import Cell
 COMPUTED, FAILED, CRASHED = "computed", "failed", "crashed"
 
 
-def job(
+def cell_job(
     cell: Cell,
     audit_sha256: str | None,
     overrides: dict[str, Any],
@@ -34,6 +33,7 @@ def job(
 ) -> dict[str, Any]:
     """A cell's job, as JSON: everything a worker needs, paths absolute."""
     return {
+        "kind": "cell",
         "cell": cell.to_json(),
         "audit_sha256": audit_sha256,
         "overrides": overrides,
@@ -42,12 +42,7 @@ def job(
     }
 
 
-def run_job_text(text: str) -> str:
-    """The JSON-in, JSON-out entry point of every executor's workers."""
-    return json.dumps(run_job(json.loads(text)), ensure_ascii=False)
-
-
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_cell(job: dict[str, Any]) -> dict[str, Any]:
     """Run one job; a cell that cannot be computed is a result with its problems."""
     cell = Cell.from_json(job["cell"])
     try:

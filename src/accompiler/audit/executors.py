@@ -1,27 +1,32 @@
-"""Jobs -> results, in this process, in a pool of worker processes, or on a dask cluster.
+"""Jobs -> results, in this process, on a pool of worker processes, or on a dask cluster.
 
-Whatever the executor, a job is JSON text and so is its result (`cell.run_job_text`); results
-are reported by job index as they finish, and the caller orders them. A pool worker that
-dies while running a cell (killed, out of memory, a crash in native code) is replaced and
-the cell retried once; a second death is reported as `crashed`.
+Whatever the executor, a job is JSON text and so is its result (worker.run_text); results
+are reported by job index as they finish, and the caller puts them in order. A pool worker
+is `python -m accompiler.audit.pool_worker` (a fresh interpreter: nothing of the caller's
+process, its threads or its `__main__`, is inherited or re-run). One that dies while
+running a job (killed, out of memory, a crash in native code) is replaced and the job
+retried once; a second death is reported as `crashed`.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import multiprocessing
 import os
 import secrets
+import selectors
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from ..problems import Problem, SpecError
 from ..span import Span
-from .cell import CRASHED, failed, run_job, run_job_text
+from .cell import CRASHED, failed
+from .worker import read_message, run, run_text, write_message
 
 Started = Callable[[int, int], None]
 """(job index, worker pid) when a worker starts a job."""
@@ -34,107 +39,109 @@ def run_here(jobs: list[dict[str, Any]], started: Started, done: Done) -> None:
     """Every job in this process, in order (`--jobs 1`)."""
     for index, job in enumerate(jobs):
         started(index, os.getpid())
-        done(index, run_job(job))
+        done(index, run(job))
 
 
 def run_pool(jobs: list[dict[str, Any]], size: int, started: Started, done: Done) -> None:
-    """The jobs on `size` worker processes (forked from a server that preloaded accard)."""
-    context = _context()
+    """The jobs on `size` worker processes, each given the next job as it finishes one."""
     pending = deque(range(len(jobs)))
     attempts = [0] * len(jobs)
-    idle = [_Worker.start(context) for _ in range(min(size, len(jobs)))]
-    busy: dict[_Worker, int] = {}
+    idle = [_Worker.start() for _ in range(min(size, len(jobs)))]
+    busy: dict[int, tuple[_Worker, int]] = {}
+    selector = selectors.DefaultSelector()
     try:
         while pending or busy:
             while idle and pending:
                 worker, index = idle.pop(), pending.popleft()
                 attempts[index] += 1
+                busy[worker.fd] = (worker, index)
+                selector.register(worker.fd, selectors.EVENT_READ)
                 worker.send(jobs[index])
-                busy[worker] = index
                 started(index, worker.pid)
-            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
-            for worker in [w for w in busy if {w.conn, w.process.sentinel} & ready]:
-                index = busy.pop(worker)
+            for key, _events in selector.select():
+                selector.unregister(key.fd)
+                worker, index = busy.pop(key.fd)
                 result = worker.receive()
                 if result is not None:
                     done(index, result)
                     idle.append(worker)
                     continue
-                worker.stop()
+                code = worker.stop()
                 if attempts[index] < ATTEMPTS:
                     pending.appendleft(index)
                 else:
-                    done(index, _crashed(jobs[index], worker.exitcode))
+                    done(index, _crashed(jobs[index], code))
                 if pending:
-                    idle.append(_Worker.start(context))
+                    idle.append(_Worker.start())
     finally:
-        for worker in [*idle, *busy]:
+        selector.close()
+        for worker in [*idle, *(w for w, _ in busy.values())]:
             worker.stop()
-
-
-def _context() -> Any:
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["accompiler.audit.cell"])
-    return context
 
 
 @dataclass(eq=False)
 class _Worker:
-    process: Any
-    conn: Connection
+    process: subprocess.Popen[bytes]
 
     @classmethod
-    def start(cls, context: Any) -> _Worker:
-        ours, theirs = context.Pipe()
-        process = context.Process(target=serve, args=(theirs,), daemon=True)
-        process.start()
-        theirs.close()
-        return cls(process, ours)
+    def start(cls) -> _Worker:
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "accompiler.audit.pool_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        return cls(process)
 
     @property
     def pid(self) -> int:
-        return int(self.process.pid)
+        return self.process.pid
 
     @property
-    def exitcode(self) -> int | None:
-        self.process.join(5)
-        return self.process.exitcode  # type: ignore[no-any-return]
+    def fd(self) -> int:
+        assert self.process.stdout is not None
+        return self.process.stdout.fileno()
 
     def send(self, job: dict[str, Any]) -> None:
-        self.conn.send_bytes(json.dumps(job).encode("utf-8"))
+        """Hand over a job; a worker already dead shows as end of stream when read."""
+        assert self.process.stdin is not None
+        try:
+            write_message(self.process.stdin, json.dumps(job))
+        except (BrokenPipeError, OSError):
+            pass
 
     def receive(self) -> dict[str, Any] | None:
         """The job's result, or None when the worker died running it."""
-        try:
-            return json.loads(self.conn.recv_bytes())  # type: ignore[no-any-return]
-        except (EOFError, OSError):
-            return None
+        assert self.process.stdout is not None
+        text = read_message(self.process.stdout)
+        return None if text is None else dict(json.loads(text))
 
-    def stop(self) -> None:
-        self.conn.close()
-        self.process.join(5)
-        if self.process.is_alive():
+    def stop(self) -> int | None:
+        """End the worker (closing its stdin ends its loop); its exit code."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            return self.process.wait()
 
 
-def serve(conn: Connection) -> None:
-    """A pool worker: run each job it receives until the pipe closes."""
-    while True:
-        try:
-            text = conn.recv_bytes().decode("utf-8")
-        except EOFError:
-            return
-        conn.send_bytes(run_job_text(text).encode("utf-8"))
-
-
-def _crashed(job: dict[str, Any], exitcode: int | None) -> dict[str, Any]:
-    how = f"was killed by signal {-exitcode}" if exitcode and exitcode < 0 else "died"
-    summary = f"the worker running this cell {how}, twice (exit code {exitcode})"
+def _crashed(job: dict[str, Any], code: int | None) -> dict[str, Any]:
+    how = f"was killed by signal {-code}" if code is not None and code < 0 else "died"
+    summary = f"the worker running this cell {how}, twice (exit code {code})"
     problem = Problem(summary, None, "a crash in native code, or the memory ran out")
-    return failed(job["cell"]["name"], [problem], summary + "\n", status=CRASHED)
+    return failed(_name(job), [problem], summary + "\n", status=CRASHED)
+
+
+def _name(job: dict[str, Any]) -> str:
+    return str(job["cell"]["name"]) if job["kind"] == "cell" else f"figure {job['figure']}"
 
 
 def run_dask(jobs: list[dict[str, Any]], scheduler: str, started: Started, done: Done) -> None:
@@ -156,18 +163,16 @@ def run_dask(jobs: list[dict[str, Any]], scheduler: str, started: Started, done:
     token = secrets.token_hex(4)
     with client:
         futures = {
-            client.submit(run_job_text, json.dumps(job), key=f"accard-{token}-{i}", pure=False): i
+            client.submit(run_text, json.dumps(job), key=f"accard-{token}-{i}", pure=False): i
             for i, job in enumerate(jobs)
         }
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=client.loop):
             index = futures[future]
             try:
                 result = json.loads(future.result())
             except Exception as error:  # noqa: BLE001 - KilledWorker and its kin
-                problem = Problem(f"the cell's task failed on the cluster: {error}")
-                result = failed(
-                    jobs[index]["cell"]["name"], [problem], f"{error}\n", status=CRASHED
-                )
+                problem = Problem(f"the task failed on the cluster: {error}")
+                result = failed(_name(jobs[index]), [problem], f"{error}\n", status=CRASHED)
             done(index, result)
 
 

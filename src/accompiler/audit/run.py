@@ -17,7 +17,7 @@ from ..files import write_text_atomic
 from ..problems import Problem, SpecError
 from ..span import Span
 from . import executors, html, plots, tables
-from .cell import COMPUTED, job
+from .cell import COMPUTED, cell_job
 from .load import is_audit_file, load_audit, load_specs
 from .model import Audit
 from .summary import card_files, flat_rows, summarize
@@ -135,20 +135,24 @@ def audit(
     loaded = _load(specs, title)
     merged = _overrides(loaded, overrides or {}, option_names or {})
     cache_dir = Path(cache).resolve() if cache is not None else None
-    work = [
-        job(c, loaded.sha256, merged, dict(option_names or {}), cache_dir) for c in loaded.cells
-    ]
-    results = _execute(loaded, work, jobs, executor, scheduler, on_event)
+    names = dict(option_names or {})
+    work = [cell_job(c, loaded.sha256, merged, names, cache_dir) for c in loaded.cells]
+    labels = [c.name for c in loaded.cells]
+    run_jobs = _executor(jobs, executor, scheduler)
+    results = _execute(run_jobs, work, labels, on_event)
     summary = summarize(loaded, results, merged)
     _validate(summary)
-    cards = {r["cell"]: Card(json.loads(r["card"])) for r in results if r["status"] == COMPUTED}
-    drawn = {}
+    texts = {r["cell"]: r["card"] for r in results if r["status"] == COMPUTED}
+    cards = {name: Card(json.loads(text)) for name, text in texts.items()}
+    drawn: dict[str, bytes] = {}
     if figures and plots.plots_available():
-        drawn = plots.figure_bytes(summary, {k: c.document for k, c in cards.items()}, cache_dir)
+        formats = ("svg", "png") if out is not None else ("svg",)
+        documents = {name: card.document for name, card in cards.items()}
+        drawn = _figures(run_jobs, plots.figure_jobs(summary, documents, formats), cache_dir)
     result = AuditResult(
         summary,
         cards,
-        {r["cell"]: r["card"] for r in results if r["status"] == COMPUTED},
+        texts,
         {r["cell"]: r["rendered"] for r in results if r["status"] != COMPUTED},
         {r["cell"]: r["traceback"] for r in results if r.get("traceback")},
         drawn,
@@ -183,36 +187,55 @@ def _overrides(
     return {**loaded.overrides, **overrides}
 
 
-def _execute(
-    loaded: Audit,
-    work: list[dict[str, Any]],
-    jobs: int,
-    executor: str,
-    scheduler: str | None,
-    on_event: Callable[[Event], None] | None,
-) -> list[dict[str, Any]]:
-    results: list[dict[str, Any] | None] = [None] * len(work)
-    notify = on_event or (lambda _event: None)
-    names = [c.name for c in loaded.cells]
+Executor = Callable[[list[dict[str, Any]], executors.Started, executors.Done], None]
 
-    def started(index: int, pid: int) -> None:
-        notify(Event("started", names[index], index, len(names), pid))
 
-    def done(index: int, result: dict[str, Any]) -> None:
-        results[index] = result
-        notify(Event("done", names[index], index, len(names), status=result["status"]))
-
+def _executor(jobs: int, executor: str, scheduler: str | None) -> Executor:
     if executor == "dask":
         if not scheduler:
             raise SpecError([Problem("the dask executor needs --scheduler ADDRESS")])
-        executors.run_dask(work, scheduler, started, done)
-    elif executor != "local":
+        return lambda work, started, done: executors.run_dask(work, scheduler, started, done)
+    if executor != "local":
         raise SpecError([Problem(f"unknown executor `{executor}`", None, "local or dask")])
-    elif jobs > 1 and len(work) > 1:
-        executors.run_pool(work, jobs, started, done)
-    else:
-        executors.run_here(work, started, done)
+    if jobs > 1:
+        return lambda work, started, done: executors.run_pool(work, jobs, started, done)
+    return executors.run_here
+
+
+def _execute(
+    run_jobs: Executor,
+    work: list[dict[str, Any]],
+    labels: list[str],
+    on_event: Callable[[Event], None] | None,
+) -> list[dict[str, Any]]:
+    """Results in the jobs' order, whatever order they finish in."""
+    results: list[dict[str, Any] | None] = [None] * len(work)
+    notify = on_event or (lambda _event: None)
+
+    def started(index: int, pid: int) -> None:
+        notify(Event("started", labels[index], index, len(work), pid))
+
+    def done(index: int, result: dict[str, Any]) -> None:
+        results[index] = result
+        notify(Event("done", labels[index], index, len(work), status=result["status"]))
+
+    run_jobs(work, started, done)
     return [r for r in results if r is not None]
+
+
+def _figures(
+    run_jobs: Executor, work: list[dict[str, Any]], cache: Path | None
+) -> dict[str, bytes]:
+    """Both planes, drawn by the executor (in parallel on a pool), or from the cache."""
+    found = [plots.cached(cache, job) if cache else None for job in work]
+    missing = [job for job, hit in zip(work, found, strict=True) if hit is None]
+    drawn = _execute(run_jobs, missing, [f"figure {j['figure']}" for j in missing], None)
+    for job, result in zip(missing, drawn, strict=True):
+        if result["status"] != COMPUTED:
+            raise RuntimeError(f"drawing the {job['figure']} plane failed: {result['rendered']}")
+        if cache is not None:
+            plots.store(cache, job, result)
+    return plots.figure_files([hit for hit in found if hit] + drawn)
 
 
 def _validate(summary: dict[str, Any]) -> None:

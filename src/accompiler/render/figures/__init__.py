@@ -12,7 +12,7 @@ Modules: `points` (card -> CellPoint), `planes` and `card` (the drawings), `shee
 from __future__ import annotations
 
 from .card import card_figure
-from .planes import bootstrap_plane, signature_plane
+from .planes import audit_planes, bootstrap_plane, signature_plane
 from .points import MEASURED, STATUSES, CellPoint, cell_point_from_card
 from .style import STATUS_COLOURS
 
@@ -21,6 +21,7 @@ __all__ = [
     "STATUSES",
     "STATUS_COLOURS",
     "CellPoint",
+    "audit_planes",
     "bootstrap_plane",
     "card_figure",
     "cell_point_from_card",

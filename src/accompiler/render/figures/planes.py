@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .points import STATUSES, CellPoint, Triple
@@ -25,6 +25,7 @@ from .style import (
     legend_dot,
     plain,
     render_figure,
+    render_formats,
 )
 
 if TYPE_CHECKING:
@@ -74,6 +75,34 @@ def signature_plane(
     """
     plane_iv(points, "rho_threshold", rho_threshold, math.inf)
     return render_figure(lambda: signature_figure(points, rho_threshold), fmt)
+
+
+def audit_planes(
+    points: Sequence[CellPoint],
+    *,
+    confidence: float = 0.95,
+    rho_threshold: float = 0.6,
+    formats: Sequence[str] = ("svg", "png"),
+    planes: Sequence[str] = ("bootstrap", "signature"),
+) -> dict[str, bytes]:
+    """The planes in each format, each plane drawn once: {"bootstrap.svg": ..., ...}.
+
+    The bytes are exactly `bootstrap_plane(...)` and `signature_plane(...)`'s.
+    """
+    plane_iv(points, "confidence", confidence, 1.0)
+    plane_iv(points, "rho_threshold", rho_threshold, math.inf)
+    builds: dict[str, Callable[[], Figure]] = {
+        "bootstrap": lambda: bootstrap_figure(points, confidence),
+        "signature": lambda: signature_figure(points, rho_threshold),
+    }
+    unknown = [name for name in planes if name not in builds]
+    if unknown:
+        raise ValueError(f"`planes` must name bootstrap or signature, not {unknown[0]!r}")
+    return {
+        f"{name}.{fmt}": data
+        for name in planes
+        for fmt, data in render_formats(builds[name], formats).items()
+    }
 
 
 def plane_iv(points: Sequence[CellPoint], name: str, value: float, upper: float) -> None:

@@ -9,7 +9,7 @@ matplotlib ships, and metadata without dates or versions.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -62,12 +62,23 @@ def figure_style() -> Iterator[None]:
 
 
 def render_figure(build: Callable[[], Figure], fmt: str) -> bytes:
-    if fmt not in METADATA:
-        raise ValueError(f"`fmt` must be 'svg' or 'png', not {fmt!r}")
-    buffer = io.BytesIO()
+    return render_formats(build, (fmt,))[fmt]
+
+
+def render_formats(build: Callable[[], Figure], formats: Sequence[str]) -> dict[str, bytes]:
+    """The figure built once (placing labels measures text: the costly part), then saved in
+    each format; the bytes are those a build per format gives."""
+    for fmt in formats:
+        if fmt not in METADATA:
+            raise ValueError(f"`fmt` must be 'svg' or 'png', not {fmt!r}")
+    out = {}
     with figure_style():
-        build().savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
-    return buffer.getvalue()
+        figure = build()
+        for fmt in formats:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+            out[fmt] = buffer.getvalue()
+    return out
 
 
 def plain(text: str) -> str:
