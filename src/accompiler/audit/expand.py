@@ -7,6 +7,7 @@ the command line are the user's own and may be anywhere.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ..claim.checks import confined_path
@@ -32,7 +33,7 @@ def expand_audit(
         else:
             found = _find(path.parent, declaration, True, problems)
             cells += _file_cells(declaration, found, path.parent, display)
-    named = _unique(_named(cells, path.parent), problems)
+    named = _unique(_named(cells), problems)
     return Audit(audit.title, named, audit.overrides, str(path), sha256), problems
 
 
@@ -46,7 +47,7 @@ def specs_audit(patterns: list[str], base: Path, title: str) -> tuple[Audit, lis
         )
         found = _find(base, declaration, False, problems)
         cells += _file_cells(declaration, found, base, "")
-    named = _unique(_named(cells, base), problems)
+    named = _unique(_named(cells), problems)
     return Audit(title, named), problems
 
 
@@ -157,14 +158,13 @@ def _matrix_cells(matrix: Matrix, path: Path, display: str, problems: list[Probl
     return cells
 
 
-def _named(cells: list[Cell], base: Path) -> list[Cell]:
-    """Cells without a name are named by the part of their path that differs."""
-    unnamed = [c for c in cells if not c.name]
-    names = derive_names([PurePosixPath(c.display) for c in unnamed])
-    given = dict(zip((id(c) for c in unnamed), names, strict=True))
-    from dataclasses import replace
-
-    return [replace(c, name=given[id(c)]) if id(c) in given else c for c in cells]
+def _named(cells: list[Cell]) -> list[Cell]:
+    """Cells without a name are named by the part of their path that differs from the other
+    claim files' of the audit."""
+    files = [c for c in cells if c.matrix is None]
+    names = derive_names([PurePosixPath(c.display) for c in files])
+    derived = dict(zip((id(c) for c in files), names, strict=True))
+    return [c if c.name else replace(c, name=derived[id(c)]) for c in cells]
 
 
 def derive_names(paths: list[PurePosixPath]) -> list[str]:
