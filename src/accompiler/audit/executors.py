@@ -18,7 +18,8 @@ import selectors
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,30 @@ Done = Callable[[int, dict[str, Any]], None]
 ATTEMPTS = 2
 
 
+Executor = Callable[[list[dict[str, Any]], Started, Done], None]
+
+
+@contextmanager
+def open_executor(kind: str, jobs: int, scheduler: str | None) -> Iterator[Executor]:
+    """The executor an audit runs its cells and then its figures on (one pool, one client).
+
+    Raises:
+        SpecError: the executor cannot be used (dask missing, no scheduler, unreachable).
+    """
+    if kind == "dask":
+        if not scheduler:
+            raise _problem("the dask executor needs --scheduler ADDRESS")
+        with _dask_client(scheduler) as client:
+            yield lambda work, started, done: run_dask(client, work, started, done)
+    elif kind != "local":
+        raise _problem(f"unknown executor `{kind}` (local or dask)")
+    elif jobs > 1:
+        with Pool(jobs) as pool:
+            yield pool.run
+    else:
+        yield run_here
+
+
 def run_here(jobs: list[dict[str, Any]], started: Started, done: Done) -> None:
     """Every job in this process, in order (`--jobs 1`)."""
     for index, job in enumerate(jobs):
@@ -42,41 +67,69 @@ def run_here(jobs: list[dict[str, Any]], started: Started, done: Done) -> None:
         done(index, run(job))
 
 
-def run_pool(jobs: list[dict[str, Any]], size: int, started: Started, done: Done) -> None:
-    """The jobs on `size` worker processes, each given the next job as it finishes one."""
-    pending = deque(range(len(jobs)))
-    attempts = [0] * len(jobs)
-    idle = [_Worker.start() for _ in range(min(size, len(jobs)))]
-    busy: dict[int, tuple[_Worker, int]] = {}
-    selector = selectors.DefaultSelector()
-    try:
-        while pending or busy:
-            while idle and pending:
-                worker, index = idle.pop(), pending.popleft()
-                attempts[index] += 1
-                busy[worker.fd] = (worker, index)
-                selector.register(worker.fd, selectors.EVENT_READ)
-                worker.send(jobs[index])
-                started(index, worker.pid)
-            for key, _events in selector.select():
-                selector.unregister(key.fd)
-                worker, index = busy.pop(key.fd)
-                result = worker.receive()
-                if result is not None:
-                    done(index, result)
-                    idle.append(worker)
-                    continue
-                code = worker.stop()
-                if attempts[index] < ATTEMPTS:
-                    pending.appendleft(index)
-                else:
-                    done(index, _crashed(jobs[index], code))
-                if pending:
-                    idle.append(_Worker.start())
-    finally:
-        selector.close()
-        for worker in [*idle, *(w for w, _ in busy.values())]:
+class Pool:
+    """Up to `size` worker processes, started as needed and kept for the next run."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.idle: list[_Worker] = []
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for worker in self.idle:
             worker.stop()
+        self.idle = []
+
+    def run(self, jobs: list[dict[str, Any]], started: Started, done: Done) -> None:
+        """The jobs on the workers, each given the next job as it finishes one."""
+        pending = deque(range(len(jobs)))
+        attempts = [0] * len(jobs)
+        while len(self.idle) < min(self.size, len(jobs)):
+            self.idle.append(_Worker.start())
+        busy: dict[int, tuple[_Worker, int]] = {}
+        selector = selectors.DefaultSelector()
+        try:
+            while pending or busy:
+                while self.idle and pending:
+                    worker, index = self.idle.pop(), pending.popleft()
+                    attempts[index] += 1
+                    busy[worker.fd] = (worker, index)
+                    selector.register(worker.fd, selectors.EVENT_READ)
+                    worker.send(jobs[index])
+                    started(index, worker.pid)
+                for key, _events in selector.select():
+                    selector.unregister(key.fd)
+                    worker, index = busy.pop(key.fd)
+                    self._finish(worker, index, jobs, attempts, pending, done)
+        finally:
+            selector.close()
+            for worker, _index in busy.values():
+                worker.stop()
+
+    def _finish(
+        self,
+        worker: _Worker,
+        index: int,
+        jobs: list[dict[str, Any]],
+        attempts: list[int],
+        pending: deque[int],
+        done: Done,
+    ) -> None:
+        """A worker's job is over: its result, or (it died) a retry or a crashed result."""
+        result = worker.receive()
+        if result is not None:
+            self.idle.append(worker)
+            done(index, result)
+            return
+        code = worker.stop()
+        if attempts[index] < ATTEMPTS:
+            pending.appendleft(index)
+        else:
+            done(index, _crashed(jobs[index], code))
+        if pending:
+            self.idle.append(_Worker.start())
 
 
 @dataclass(eq=False)
@@ -144,12 +197,8 @@ def _name(job: dict[str, Any]) -> str:
     return str(job["cell"]["name"]) if job["kind"] == "cell" else f"figure {job['figure']}"
 
 
-def run_dask(jobs: list[dict[str, Any]], scheduler: str, started: Started, done: Done) -> None:
-    """The jobs on a dask.distributed cluster; its workers need accard and the files' paths.
-
-    A task whose worker dies is rescheduled by the scheduler (its `allowed-failures`), then
-    reported as crashed.
-    """
+@contextmanager
+def _dask_client(scheduler: str) -> Iterator[Any]:
     try:
         distributed: Any = importlib.import_module("distributed")
     except ImportError:
@@ -160,20 +209,30 @@ def run_dask(jobs: list[dict[str, Any]], scheduler: str, started: Started, done:
         client = distributed.Client(scheduler, timeout="20s", set_as_default=False)
     except (OSError, TimeoutError) as error:
         raise _problem(f"cannot reach the dask scheduler at {scheduler}: {error}") from None
-    token = secrets.token_hex(4)
     with client:
-        futures = {
-            client.submit(run_text, json.dumps(job), key=f"accard-{token}-{i}", pure=False): i
-            for i, job in enumerate(jobs)
-        }
-        for future in distributed.as_completed(futures, loop=client.loop):
-            index = futures[future]
-            try:
-                result = json.loads(future.result())
-            except Exception as error:  # noqa: BLE001 - KilledWorker and its kin
-                problem = Problem(f"the task failed on the cluster: {error}")
-                result = failed(_name(jobs[index]), [problem], f"{error}\n", status=CRASHED)
-            done(index, result)
+        yield client
+
+
+def run_dask(client: Any, jobs: list[dict[str, Any]], started: Started, done: Done) -> None:
+    """The jobs on a dask.distributed cluster; its workers need accard and the files' paths.
+
+    A task whose worker dies is rescheduled by the scheduler (its `allowed-failures`), then
+    reported as crashed.
+    """
+    distributed: Any = importlib.import_module("distributed")
+    token = secrets.token_hex(4)
+    futures = {
+        client.submit(run_text, json.dumps(job), key=f"accard-{token}-{i}", pure=False): i
+        for i, job in enumerate(jobs)
+    }
+    for future in distributed.as_completed(futures, loop=client.loop):
+        index = futures[future]
+        try:
+            result = json.loads(future.result())
+        except Exception as error:  # noqa: BLE001 - KilledWorker and its kin
+            problem = Problem(f"the task failed on the cluster: {error}")
+            result = failed(_name(jobs[index]), [problem], f"{error}\n", status=CRASHED)
+        done(index, result)
 
 
 def _problem(summary: str) -> SpecError:

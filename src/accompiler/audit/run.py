@@ -138,17 +138,17 @@ def audit(
     names = dict(option_names or {})
     work = [cell_job(c, loaded.sha256, merged, names, cache_dir) for c in loaded.cells]
     labels = [c.name for c in loaded.cells]
-    run_jobs = _executor(jobs, executor, scheduler)
-    results = _execute(run_jobs, work, labels, on_event)
-    summary = summarize(loaded, results, merged)
-    _validate(summary)
-    texts = {r["cell"]: r["card"] for r in results if r["status"] == COMPUTED}
-    cards = {name: Card(json.loads(text)) for name, text in texts.items()}
-    drawn: dict[str, bytes] = {}
-    if figures and plots.plots_available():
-        formats = ("svg", "png") if out is not None else ("svg",)
-        documents = {name: card.document for name, card in cards.items()}
-        drawn = _figures(run_jobs, plots.figure_jobs(summary, documents, formats), cache_dir)
+    with executors.open_executor(executor, jobs, scheduler) as run_jobs:
+        results = _execute(run_jobs, work, labels, on_event)
+        summary = summarize(loaded, results, merged)
+        _validate(summary)
+        texts = {r["cell"]: r["card"] for r in results if r["status"] == COMPUTED}
+        cards = {name: Card(json.loads(text)) for name, text in texts.items()}
+        drawn: dict[str, bytes] = {}
+        if figures and plots.plots_available():
+            formats = ("svg", "png") if out is not None else ("svg",)
+            documents = {name: card.document for name, card in cards.items()}
+            drawn = _figures(run_jobs, plots.figure_jobs(summary, documents, formats), cache_dir)
     result = AuditResult(
         summary,
         cards,
@@ -187,23 +187,8 @@ def _overrides(
     return {**loaded.overrides, **overrides}
 
 
-Executor = Callable[[list[dict[str, Any]], executors.Started, executors.Done], None]
-
-
-def _executor(jobs: int, executor: str, scheduler: str | None) -> Executor:
-    if executor == "dask":
-        if not scheduler:
-            raise SpecError([Problem("the dask executor needs --scheduler ADDRESS")])
-        return lambda work, started, done: executors.run_dask(work, scheduler, started, done)
-    if executor != "local":
-        raise SpecError([Problem(f"unknown executor `{executor}`", None, "local or dask")])
-    if jobs > 1:
-        return lambda work, started, done: executors.run_pool(work, jobs, started, done)
-    return executors.run_here
-
-
 def _execute(
-    run_jobs: Executor,
+    run_jobs: executors.Executor,
     work: list[dict[str, Any]],
     labels: list[str],
     on_event: Callable[[Event], None] | None,
@@ -224,7 +209,7 @@ def _execute(
 
 
 def _figures(
-    run_jobs: Executor, work: list[dict[str, Any]], cache: Path | None
+    run_jobs: executors.Executor, work: list[dict[str, Any]], cache: Path | None
 ) -> dict[str, bytes]:
     """Both planes, drawn by the executor (in parallel on a pool), or from the cache."""
     found = [plots.cached(cache, job) if cache else None for job in work]
