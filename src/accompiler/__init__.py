@@ -23,7 +23,6 @@ from ._version import __version__
 __all__ = ["audit", "check", "compile_plan", "load_spec", "run_plan", "__version__"]
 
 _LAZY = {
-    "audit": "audit.run",
     "check": "pipeline",
     "load_spec": "claim.load",
     "compile_plan": "plan.compile",
@@ -32,6 +31,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "audit":  # the package, callable: accompiler.audit(...) runs an audit
+        return importlib.import_module(".audit", __name__)
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -108,7 +108,7 @@ def audit(
     overrides: Mapping[str, Any] | None = None,
     option_names: Mapping[str, str] | None = None,
     title: str | None = None,
-    figures: bool = True,
+    figures: tuple[str, ...] | None = ("svg", "png"),
     on_event: Callable[[Event], None] | None = None,
 ) -> AuditResult:
     """Check many claims: an audit file, or claim specs and globs; return the summary.
@@ -126,7 +126,8 @@ def audit(
             claim's own settings.
         option_names: how problems name each override (the CLI passes "--seed").
         title: the title of an audit of claim specs (an audit file has its own).
-        figures: draw the two figures (when matplotlib is installed).
+        figures: the formats to draw the two figures in (when matplotlib is installed),
+            or None for no figures.
         on_event: called as each cell starts and finishes (a progress display).
 
     Raises:
@@ -146,9 +147,8 @@ def audit(
         cards = {name: Card(json.loads(text)) for name, text in texts.items()}
         drawn: dict[str, bytes] = {}
         if figures and plots.plots_available():
-            formats = ("svg", "png") if out is not None else ("svg",)
             documents = {name: card.document for name, card in cards.items()}
-            drawn = _figures(run_jobs, plots.figure_jobs(summary, documents, formats), cache_dir)
+            drawn = _figures(run_jobs, plots.figure_jobs(summary, documents, figures), cache_dir)
     result = AuditResult(
         summary,
         cards,

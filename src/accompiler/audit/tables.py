@@ -154,19 +154,25 @@ def _md(value: str) -> str:
     return value.replace("|", "\\|")
 
 
-LATEX_PACKAGES = r"% accard audit: needs \usepackage{booktabs,longtable,pdflscape}"
+LATEX_PACKAGES = r"% accard audit: needs \usepackage{array,booktabs,longtable,pdflscape}"
+LATEX_MARKS = {"pass": "P", "fail": r"\textbf{F}", "not_evaluable": "n/e"}
+# Columns that wrap (p{}): cell, defense, hyper-parameters, and the two intervals, whose
+# bounds go under their estimate; the rest is set as is.
+LATEX_WIDTHS = {"cell": "2.6cm", "defense": "2.3cm", "hyper-parameters": "1.6cm"}
 
 
 def latex(summary: dict[str, Any]) -> str:
     """A landscape longtable (booktabs) for a paper's appendix, counts in its caption."""
     shown = columns(summary)
-    spec = "lllr" + "c" * (len(shown) - 11) + "ccllrrr"
+    spec = "".join(_latex_column(name) for name, _ in shown)
     head = " & ".join(escape(name) for name, _ in shown) + r" \\"
-    caption = escape(f"{summary['title']}. " + "; ".join(headline(summary)) + ".")
+    legend = "P pass, F fail, n/e not evaluable; verdicts: how many of the diagnostics pass"
+    caption = escape(f"{summary['title']}. " + "; ".join(headline(summary)) + f". {legend}.")
     lines = [
         LATEX_PACKAGES,
         r"\begin{landscape}",
         r"\scriptsize",
+        r"\setlength{\tabcolsep}{2.5pt}",
         rf"\begin{{longtable}}{{{spec}}}",
         rf"\caption{{{caption}}}\\",
         r"\toprule",
@@ -175,10 +181,39 @@ def latex(summary: dict[str, Any]) -> str:
         r"\endhead",
     ]
     for row in summary["cells"]:
-        values = [escape(get(row)) for _, get in shown]
+        values = [_latex_value(name, get, row) for name, get in shown]
         if row["status"] != "computed":
             rest = len(shown) - 4
-            values[4:] = [rf"\multicolumn{{{rest}}}{{l}}{{{escape(_failure(row))}}}"]
+            text = escape(_failure(row))
+            values[4:] = [rf"\multicolumn{{{rest}}}{{p{{15cm}}}}{{{text}}}"]
         lines.append(" & ".join(values) + r" \\")
     lines += [r"\bottomrule", r"\end{longtable}", r"\end{landscape}"]
     return "\n".join(lines) + "\n"
+
+
+def _latex_column(name: str) -> str:
+    if name in LATEX_WIDTHS:
+        return rf">{{\raggedright\arraybackslash}}p{{{LATEX_WIDTHS[name]}}}"
+    if name in ("Δgap", "Δdeploy"):
+        return "p{2.1cm}"
+    return "r" if name in ("seed", "α_T", "α_A", "ρ_AT") else "c"
+
+
+def _latex_value(name: str, get: Callable[[Row], str], row: Row) -> str:
+    if name in ("Δgap", "Δdeploy"):
+        value = row["delta_gap" if name == "Δgap" else "delta_deploy"]
+        if value is None:
+            return "---"
+        bounds = f"[{value['ci_low']:+.3f}, {value['ci_high']:+.3f}]"
+        return escape(f"{value['estimate']:+.3f}") + rf" \newline \mbox{{{escape(bounds)}}}"
+    text = get(row)
+    if name.startswith("(") and text in MARKS.values():
+        return LATEX_MARKS[{v: k for k, v in MARKS.items()}[text]]
+    if name in ("strict", "permissive") and row[name] is not None:
+        mark = "P" if row[name]["pass"] else r"\textbf{F}"
+        return f"{mark} {row[name]['passed']}/{len(summary_names(row))}"
+    return escape(text)
+
+
+def summary_names(row: Row) -> list[str]:
+    return list(row["diagnostics"] or {})

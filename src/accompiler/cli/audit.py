@@ -95,6 +95,7 @@ def audit(
             overrides=overrides,
             option_names=names,
             title=title,
+            figures=_figure_formats(out, output_format),
             on_event=progress,
         )
     finally:
@@ -107,6 +108,13 @@ def audit(
     _show_problems(result)
     if not result.complete or (require and not result.passes(require)):
         sys.exit(1)
+
+
+def _figure_formats(out: Path | None, output_format: str) -> tuple[str, ...] | None:
+    """The figures this run shows: both formats in `--out`, SVG in an HTML report."""
+    if out is not None:
+        return ("svg", "png")
+    return ("svg",) if output_format == "html" else None
 
 
 def _show_problems(result: Any) -> None:
