@@ -491,3 +491,47 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'accard\[plots\]'"):
         figures.signature_plane(synthetic_points(1))
+
+
+# ---- the audit's planes and the card's SVG -------------------------------------------------
+
+
+def test_audit_planes_draw_each_plane_once_into_the_same_bytes() -> None:
+    points = synthetic_points(3)
+    both = figures.audit_planes(points, confidence=0.9, rho_threshold=0.5)
+    assert both == {
+        "bootstrap.svg": figures.bootstrap_plane(points, confidence=0.9, fmt="svg"),
+        "bootstrap.png": figures.bootstrap_plane(points, confidence=0.9, fmt="png"),
+        "signature.svg": figures.signature_plane(points, rho_threshold=0.5, fmt="svg"),
+        "signature.png": figures.signature_plane(points, rho_threshold=0.5, fmt="png"),
+    }
+    with pytest.raises(ValueError, match=r"`planes` must name bootstrap or signature"):
+        figures.audit_planes(points, planes=("histogram",))
+
+
+def test_the_card_svg_is_the_matplotlib_drawing_when_matplotlib_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from accompiler.card import Card
+    from accompiler.render import svg
+
+    card = load_card("safelora")
+    drawn = figures.card_figure(card, fmt="svg").decode()
+    assert svg.render(card) == drawn[drawn.index("<svg") :]
+    assert 'id="point-signature"' in Card(card).render("html")
+    monkeypatch.setattr(svg, "matplotlib_installed", lambda: False)
+    assert svg.render(card) == svg.plain(card)
+    assert 'id="point-signature"' not in Card(card).render("html")
+
+
+def test_the_plain_svg_keeps_long_labels_on_its_canvas() -> None:
+    from accompiler.render import svg
+
+    card = load_card("safelora_relabel")
+    card["claim"]["defense"] = "A defense with a very long descriptive name " * 4
+    for target in card["diagnostics"]["transfer"]["targets"]:
+        target["name"] = "a transfer target with a long descriptive name " + target["name"]
+    text = svg.plain(card)
+    labels = [t for t in text.split("<text")[1:] if "…" in t]
+    assert len(labels) >= 3
+    assert all(len(t.split(">", 1)[1].split("<", 1)[0]) <= svg.TITLE_CHARS for t in labels)
