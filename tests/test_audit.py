@@ -355,3 +355,17 @@ def test_the_plan_of_an_audit_with_a_bad_cell_exits_1(runner, tmp_path: Path) ->
     assert result.exit_code == 1
     assert "  1 cells, 0 planned, 1 with problems" in result.stdout
     assert "the folder `run0` of cell `0` does not exist" in result.stdout
+
+
+def test_the_readme_audit_example_is_an_audit() -> None:
+    from accompiler.audit.decode import decode_audit
+    from accompiler.spec import parse_spec
+
+    text = (SPECS.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if "\naudit " in b]
+    tree, problems = parse_spec(block, "README.ac", ".ac")
+    assert tree is not None and not problems
+    audit_file, problems = decode_audit(tree)
+    assert audit_file is not None, problems
+    (matrix,) = audit_file.matrices
+    assert [len(values) for _, values in matrix.axes] == [3, 2]

@@ -286,3 +286,14 @@ def test_the_miniature_on_the_command_line(runner, miniature: AuditResult, golde
     names = [row["cell"] for row in miniature.summary["cells"]]
     assert names == ["seed0_oracle_1", "seed0_safelora", "seed0_weight_decay_1"]
     assert [row["seed"] for row in miniature.summary["cells"]] == [0, 0, 0]
+
+
+def test_without_matplotlib_the_report_says_how_to_get_figures(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from accompiler.audit import plots
+
+    monkeypatch.setattr(plots, "plots_available", lambda: False)
+    result = audit(str(SPECS / "example" / "oracle.ac"), out=tmp_path)
+    assert result.figures == {} and not (tmp_path / "figures").exists()
+    assert "pip install &#x27;accard[plots]&#x27;" in (tmp_path / "report.html").read_text()

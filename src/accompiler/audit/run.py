@@ -73,12 +73,22 @@ class AuditResult:
         """Every cell passes under `require` ("strict" or "permissive")."""
         return all(bool(row[require] and row[require]["pass"]) for row in self.summary["cells"])
 
+    def _figure_note(self) -> str:
+        """Why the report has no figures, if it has none."""
+        if self.figures:
+            return ""
+        if not plots.plots_available():
+            return "The figures need matplotlib: pip install 'accard[plots]'."
+        if not self.cards:
+            return "No cell was computed: there is nothing to plot."
+        return "The figures were not drawn (figures=None)."
+
     def render(self, output_format: str) -> str:
         """The summary as text, json, csv, markdown, latex or html."""
         if output_format == "json":
             return dumps(self.summary)
         if output_format == "html":
-            return html.report(self.summary, self.figures, _figure_note(self.figures))
+            return html.report(self.summary, self.figures, self._figure_note())
         renderers: dict[str, Callable[[dict[str, Any]], str]] = {
             "text": tables.text,
             "csv": tables.csv_text,
@@ -243,9 +253,3 @@ def write_outputs(result: AuditResult, out: Path) -> None:
         (out / "figures").mkdir(exist_ok=True)
         for name, data in result.figures.items():
             plots.write_bytes_atomic(out / "figures" / name, data)
-
-
-def _figure_note(figures: dict[str, bytes]) -> str:
-    if figures:
-        return ""
-    return "The figures need matplotlib: pip install 'accard[plots]'."
