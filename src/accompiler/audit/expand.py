@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from ..claim.checks import confined_path
+from ..claim.paths import confined_path
 from ..problems import Problem
 from ..span import Span
 from ..spec import SPEC_SUFFIXES

@@ -13,8 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..claim import Claim, load_spec
-from ..claim.checks import check_claim, confined_path
+from ..claim.checks import check_claim
 from ..claim.decode import decode_claim
+from ..claim.paths import confined_path
 from ..problems import Problem, SpecError, raise_if_errors
 from ..span import Span
 from ..spec import parse_spec, read_spec_text
