@@ -6,9 +6,11 @@ same audit again with its cache. Prints one table with the ratios.
     python examples/installed_gap/experiment.py       # once: writes the 21 cells
     python benchmarks/audit.py [--quick]              # ~4 minutes (--quick: the 21 cells only)
 
-Every time is wall-clock of the command line, Python's start-up included, with --out (cards,
-summary in every format, both figures as SVG and PNG, report.html). The outputs of --jobs 1,
---jobs 2 and dask are compared byte for byte.
+Without the experiment's cells, the 21 cells are the 3 committed ones at 7 bootstrap seeds
+(the same sizes). Every time is wall-clock of the command line, Python's start-up included,
+with --out (cards, summary in every format, both figures as SVG and PNG, report.html), and
+the CPU time of the command and its pool workers (less sensitive to other load on the
+machine). The outputs of --jobs 1, --jobs 2 and dask are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -82,10 +85,66 @@ def generated_audit(folder: Path, seeds: int) -> Path:
     return path
 
 
-def timed(command: list[str]) -> float:
-    start = time.perf_counter()
+def miniature_audit(folder: Path) -> tuple[Path, str]:
+    """The 21 cells of the miniature if experiment.py ran; else its 3 committed cells at 7
+    bootstrap seeds each (21 cells of the same sizes: 48 + 24 + 32 questions, 12 modules)."""
+    if (MINIATURE.parent / "out" / "cells").is_dir():
+        return MINIATURE, "installed-gap miniature (21 cells from experiment.py)"
+    shutil.copytree(MINIATURE.parent / "example", folder / "example")
+    axis = "\n".join(f"      bootstrap {s}" for s in range(7))
+    path = folder / "miniature.ac"
+    path.write_text(COMMITTED.format(axis=axis), encoding="utf-8")
+    return path, "installed-gap miniature: its 3 committed cells x 7 bootstrap seeds"
+
+
+COMMITTED = """\
+accard 1
+
+audit "The miniature's committed cells, 7 bootstrap seeds each" {{
+  matrix "{{cell}}_b{{bootstrap}}" {{
+    folder "example/{{cell}}"
+    axes {{
+      cell "seed0_safelora"
+      cell "seed0_weight_decay_1"
+      cell "seed0_oracle_1"
+{axis}
+    }}
+    claim "{{cell}}" {{
+      defense "{{cell}}" {{
+        mechanism shrinkage
+      }}
+      model "tiny-mc"
+      heldout "sandbagging" {{
+        file "heldout.jsonl"
+      }}
+      fresh {{
+        file "fresh.csv"
+      }}
+      transfer "audit-cue sandbagging" {{
+        file "transfer.csv"
+      }}
+      adapters {{
+        undefended "adapters/undefended"
+        defended "adapters/defended"
+        reference "adapters/reference"
+      }}
+      settings {{
+        seed "{{bootstrap}}"
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds (user + system) of the command and every process it
+    waited for (its pool workers; not a dask cluster's workers, which outlive it)."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.perf_counter() - start, cpu
 
 
 def same(a: Path, b: Path) -> bool:
@@ -119,14 +178,11 @@ def specs_of(audit: Path) -> list[str]:
     return specs
 
 
-def shell_loop(specs: list[str], out: Path) -> float:
+def shell_loop(specs: list[str], out: Path) -> tuple[float, float]:
     """`for spec in ...; do accard check $spec --out ...; done`, as a script would."""
     out.mkdir(parents=True)
     lines = [f'accard check "{s}" --out "{out}/{i}.json" > /dev/null' for i, s in enumerate(specs)]
-    script = "set +e\n" + "\n".join(lines) + "\n"
-    start = time.perf_counter()
-    subprocess.run(["bash", "-c", script], check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return timed(["bash", "-c", "\n".join(lines) + "\ntrue\n"])  # a card may not pass: exit 1
 
 
 def measure(name: str, audit: Path, work: Path, scheduler: str | None) -> dict[str, float]:
@@ -146,28 +202,27 @@ def measure(name: str, audit: Path, work: Path, scheduler: str | None) -> dict[s
     times["again, with --cache (all reused)"] = timed([*base, *cache, "--out", str(work / "c2")])
     print(f"\n{name}")
     cells = (work / "j1" / "summary.csv").read_text().count("\n") - 1
-    reference = times["jobs 2"]
-    print(f"| {cells} cells | time | per cell | --jobs 2 is |")
-    print("|---|---|---|---|")
-    for label, seconds in times.items():
-        ratio = seconds / reference
-        shown = (
-            ""
-            if label == "jobs 2"
-            else f"{ratio:.2f}× faster"
-            if ratio >= 1
-            else (f"{1 / ratio:.2f}× slower")
-        )
-        print(f"| {label} | {seconds:.2f} s | {seconds / cells * 1000:.0f} ms | {shown} |")
-    return times | {"cells": cells}
+    reference = times["jobs 2"][0]
+    print(f"| {cells} cells | wall | CPU | wall per cell | wall ÷ --jobs 2's |")
+    print("|---|---|---|---|---|")
+    for label, (wall, cpu) in times.items():
+        shown = f"{wall / reference:.2f}"
+        print(f"| {label} | {wall:.2f} s | {cpu:.2f} s | {wall / cells * 1000:.0f} ms | {shown} |")
+    return {label: wall for label, (wall, _cpu) in times.items()} | {
+        "cells": cells,
+        "cpu per cell": times["jobs 1"][1] / cells,
+    }
 
 
 def extrapolate(times: dict[str, float]) -> None:
-    per_cell = times["jobs 1"] / times["cells"]
-    print(f"\nper cell, one core: {per_cell * 1000:.0f} ms (--jobs 1, start-up included)")
+    per_cell = times["cpu per cell"]
+    print(
+        f"\nCPU per cell (--jobs 1, start-up and figures spread over the cells): "
+        f"{per_cell * 1000:.0f} ms"
+    )
     for workers in (2, 32, 256):
-        hours = 10_000 * per_cell / workers / 3600
-        print(f"10,000 cells on {workers} worker cores: ~{hours * 60:.0f} min of cell time")
+        minutes = 10_000 * per_cell / workers / 60
+        print(f"10,000 cells on {workers} worker cores: ~{minutes:.1f} min of cell time")
 
 
 def main() -> None:
@@ -175,8 +230,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the 21 cells only")
     parser.add_argument("--cells", type=int, default=200, help="size of the generated audit")
     args = parser.parse_args()
-    if not (MINIATURE.parent / "out" / "cells").is_dir():
-        raise SystemExit("run examples/installed_gap/experiment.py first (it writes the cells)")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     from distributed import LocalCluster
 
@@ -190,9 +243,8 @@ def main() -> None:
         print(f"dask LocalCluster up in {time.perf_counter() - start:.1f} s (not counted below)")
         work = Path(scratch)
         (work / "mini").mkdir()
-        mini = measure(
-            "installed-gap miniature", MINIATURE, work / "mini", cluster.scheduler_address
-        )
+        miniature, label = miniature_audit(work / "mini")
+        mini = measure(label, miniature, work / "mini", cluster.scheduler_address)
         if not args.quick:
             (work / "gen").mkdir()
             generated = generated_audit(work / "gen", args.cells // 3)
