@@ -297,3 +297,19 @@ def test_without_matplotlib_the_report_says_how_to_get_figures(
     result = audit(str(SPECS / "example" / "oracle.ac"), out=tmp_path)
     assert result.figures == {} and not (tmp_path / "figures").exists()
     assert "pip install &#x27;accard[plots]&#x27;" in (tmp_path / "report.html").read_text()
+
+
+def test_the_progress_line_counts_cells_and_failures_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accompiler.cli import audit as audit_command
+
+    monkeypatch.setattr(audit_command.sys.stderr, "isatty", lambda: True, raising=False)
+    progress = audit_command._Progress()
+    progress(Event("started", "a", 0, 3, pid=1))
+    progress(Event("done", "a", 0, 3, status="computed"))
+    progress(Event("done", "b", 1, 3, status="failed"))
+    progress.done()
+    shown = capsys.readouterr().err
+    assert "1/3 cells done, 0 failed, ETA" in shown and "2/3 cells done, 1 failed" in shown
+    assert shown.endswith("\r\x1b[2K")
