@@ -39,6 +39,7 @@ def test_plan_is_schema_valid(name: str) -> None:
 
 def test_every_schema_is_a_valid_2020_12_schema() -> None:
     assert set(schema_names()) == {
+        "audit.v1",
         "bundle.v1",
         "card.v1",
         "diff.v1",

@@ -398,3 +398,9 @@ def _settings(fields: _Fields | None) -> tuple[Settings, frozenset[str]]:
             values[setting.name] = value if setting.integer else float(value)
     fields.finish()
     return Settings(**values), frozenset(values)
+
+
+# The audit decoder (accompiler.audit.decode) reads its statements with the same helpers, so
+# an audit file's problems read exactly like a claim's.
+Fields = _Fields
+decode_settings = _settings

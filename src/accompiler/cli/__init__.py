@@ -7,7 +7,7 @@ import click
 
 from .._version import __version__
 from ..problems import SpecError
-from . import bundle, cards, check, diff, spec
+from . import audit, bundle, cards, check, diff, spec
 
 
 @click.group()
@@ -31,6 +31,7 @@ for command in (
     bundle.verify,
     cards.schema,
     diff.log,
+    audit.audit,
 ):
     main.add_command(command)
 

@@ -167,6 +167,7 @@ SCHEMA_NAMES = {
     "problems": "problems.v1",
     "diff": "diff.v1",
     "log": "log.v1",
+    "audit": "audit.v1",
 }
 
 
@@ -175,8 +176,8 @@ SCHEMA_NAMES = {
 @guard
 def schema(name: str) -> None:
     """Print a bundled JSON Schema: card, claim, plan, spec (the YAML form), bundle (a
-    submission's manifest), problems (what --problems json prints), diff or log (what
-    `diff --json` and `log --json` print)."""
+    submission's manifest), problems (what --problems json prints), diff, log or audit
+    (what `diff --json`, `log --json` and `audit --format json` print)."""
     import json
 
     from .._resources import load_schema

@@ -101,13 +101,17 @@ def _refuse_input_as_out(out: Path, spec: Path, inputs: list[Path]) -> None:
 @problems_option
 @guard
 def plan(spec: Path, as_json: bool) -> None:
-    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated."""
+    """Show what `accard check SPEC` will run, on which files, and what cannot be evaluated
+    (for an audit file: every cell's plan)."""
     from ..canonical import dumps
     from ..claim import load_spec
     from ..plan import compile_plan, plan_to_json
     from ..problems import raise_if_errors
     from ..render.plan import render_plan
+    from .audit import is_audit_file, plan_audit
 
+    if is_audit_file(spec):
+        return plan_audit(spec, as_json)
     claim, sources = load_spec(spec)
     compiled, problems = compile_plan(claim, spec.parent)
     raise_if_errors(problems, sources)

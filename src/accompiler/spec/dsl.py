@@ -295,6 +295,16 @@ SIGNATURES: dict[tuple[str, str], Signature] = {
     ("adapters", "undefended"): Signature(("path",), "optional"),
     ("adapters", "defended"): Signature(("path",), "optional"),
     ("adapters", "reference"): Signature(("path",), "optional"),
+    # The audit file (accompiler.audit): many claims in one statement; a matrix's `claim`
+    # block is a claim template, read with the claim's own signatures.
+    ("", "audit"): Signature(("title",), "yes"),
+    ("audit", "settings"): _BLOCK,
+    ("audit", "cell"): Signature(("spec",), "optional"),
+    ("audit", "cells"): Signature(("pattern",), "optional"),
+    ("audit", "matrix"): Signature(("name",), "yes"),
+    ("cell", "params"): _BLOCK,
+    ("matrix", "axes"): _BLOCK,
+    ("matrix", "claim"): Signature(("title",), "yes"),
 }
 
 
