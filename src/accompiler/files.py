@@ -230,18 +230,24 @@ def sha256_hex(data: bytes) -> str:
 def read_unhashed(root: Path, relative: str, cap: int, what: str = "file") -> tuple[bytes, str]:
     """`read_confined` without the hash (the caller hashes these very bytes, in a thread):
     the bytes and the real relative path."""
-    with _root_fd(root) as (root_fd, root_real):
-        folders, names, last = _resolve(root_fd, root_real, relative)
-        try:
-            fd = _open_regular(last, folders[-1], what)
-        finally:
-            for folder in folders[1:]:
-                os.close(folder)
+    fd, real = _open_confined(root, relative, what)
     try:
         data = _read_fd(fd, cap, what)
     finally:
         os.close(fd)
-    return data, "/".join([*names, last])
+    return data, real
+
+
+def _open_confined(root: Path, relative: str, what: str) -> tuple[int, str]:
+    """A descriptor of the regular file `relative` names inside `root`, and its real
+    relative path; the caller closes it."""
+    with _root_fd(root) as (root_fd, root_real):
+        folders, names, last = _resolve(root_fd, root_real, relative)
+        try:
+            return _open_regular(last, folders[-1], what), "/".join([*names, last])
+        finally:
+            for folder in folders[1:]:
+                os.close(folder)
 
 
 def _open_regular(name: str, folder: int, what: str) -> int:
@@ -310,13 +316,7 @@ def _read_fd(fd: int, cap: int, what: str) -> bytes:
 
 def sha256_confined(root: Path, relative: str, cap: int, what: str = "file") -> tuple[str, int]:
     """(sha256, size) of a confined regular file, streamed (`accard plan` need not hold it)."""
-    with _root_fd(root) as (root_fd, root_real):
-        folders, _names, last = _resolve(root_fd, root_real, relative)
-        try:
-            fd = _open_regular(last, folders[-1], what)
-        finally:
-            for folder in folders[1:]:
-                os.close(folder)
+    fd, _real = _open_confined(root, relative, what)
     try:
         size = os.fstat(fd).st_size
         if size > cap:

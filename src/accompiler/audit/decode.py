@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
-from ..claim.decode import Fields, decode_claim, decode_settings
-from ..claim.model import LANGUAGE_VERSION
+from ..claim.decode import Fields, check_language_version, decode_claim, decode_settings
 from ..claim.settings import SETTINGS
 from ..problems import Problem, did_you_mean
 from ..span import Span
@@ -78,16 +77,7 @@ def decode_audit(tree: Block) -> tuple[AuditFile | None, list[Problem]]:
     """Decode an audit file's tree; every problem found, each with its file:line:col."""
     problems: list[Problem] = []
     top = Fields(tree, "", problems, {})
-    version = top.one("accard", required=True)
-    if version is not None and (
-        not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION
-    ):
-        top.error(
-            "unsupported language version",
-            version.span,
-            "accard",
-            f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
-        )
+    version = check_language_version(top)
     body = top.mapping("audit", required=True)
     top.finish()
     if body is None or version is None:

@@ -178,15 +178,8 @@ class _Fields:
                 )
 
 
-def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
-    """Build the Claim IR from a config tree; report every problem found, not just the first.
-    A draft's unfilled placeholders are the only problems reported while any remain."""
-    unfilled = list(_placeholders(tree, ""))
-    if unfilled:
-        return None, unfilled
-    problems: list[Problem] = []
-    spans: dict[str, Span] = {}
-    top = _Fields(tree, "", problems, spans)
+def check_language_version(top: _Fields) -> Node | None:
+    """The file's `accard N` line (required, this accard's language version); its node."""
     version = top.one("accard", required=True)
     if version is not None and (
         not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION
@@ -197,6 +190,19 @@ def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
             "accard",
             f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
         )
+    return version
+
+
+def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
+    """Build the Claim IR from a config tree; report every problem found, not just the first.
+    A draft's unfilled placeholders are the only problems reported while any remain."""
+    unfilled = list(_placeholders(tree, ""))
+    if unfilled:
+        return None, unfilled
+    problems: list[Problem] = []
+    spans: dict[str, Span] = {}
+    top = _Fields(tree, "", problems, spans)
+    check_language_version(top)
     body = top.mapping("claim", required=True)
     top.finish()
     claim = _claim(body, spans) if body is not None else None
