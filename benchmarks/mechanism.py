@@ -35,7 +35,6 @@ the output says which numbers are extrapolated.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -44,6 +43,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from _measure import run_measured
 
 from accompiler.adapters import open_adapter
 from accompiler.diagnostics.mechanism.read import measure
+from accompiler.files import read_unhashed, sha256_hex
 from accompiler.stats.energy import classify
 
 ROLES = ("undefended", "defended", "reference")
@@ -127,21 +128,18 @@ def write_adapters(root: Path, shape: Shape, layers: int) -> dict[str, Path]:
 
 
 def accard_signature(paths: dict[str, Path], hashed: bool = True) -> tuple[float, float]:
-    """What `accard check` does per adapter: read once, sha256 those bytes, parse, measure."""
+    """What `accard check` does per adapter: read once through files.py (each file hashed
+    in a thread while the next is read, as plan/compile.py does), parse, measure."""
     adapters = []
-    for role in ROLES:
-        data = (paths[role] / "adapter_model.safetensors").read_bytes()
-        if hashed:
-            hashlib.sha256(data).hexdigest()
-        adapters.append(
-            open_adapter(
-                data,
-                "adapter_model.safetensors",
-                (paths[role] / "adapter_config.json").read_bytes(),
-                None,
-                role,
-            )
-        )
+    with ThreadPoolExecutor(2) as pool:
+        hashes = []
+        for role in ROLES:
+            data, _ = read_unhashed(paths[role], "adapter_model.safetensors", 4 << 30)
+            config, _ = read_unhashed(paths[role], "adapter_config.json", 16 << 20)
+            if hashed:
+                hashes += [pool.submit(sha256_hex, data), pool.submit(sha256_hex, config)]
+            adapters.append(open_adapter(data, "adapter_model.safetensors", config, None, role))
+        [future.result() for future in hashes]
     modules = list(measure(*adapters).modules)
     signature = classify(modules, 0.6)
     return signature.alpha_t, signature.alpha_a

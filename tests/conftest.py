@@ -48,3 +48,14 @@ def golden(request: pytest.FixtureRequest):
         assert actual == path.read_text(encoding="utf-8"), f"differs from {path.name}"
 
     return compare
+
+
+@pytest.fixture(scope="session")
+def example_audit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The outputs of `accard audit specs/audit.ac --out DIR` (in this process, --jobs 1):
+    every card, the summary in every format, both figures and report.html."""
+    from accompiler.audit import audit
+
+    out = tmp_path_factory.mktemp("example_audit") / "out"
+    assert audit(SPECS / "audit.ac", out=out).complete
+    return out

@@ -218,9 +218,14 @@ RENDERED = {"text": "txt", "markdown": "md", "latex": "tex", "html": "html", "sv
 
 @pytest.mark.parametrize("output_format", sorted(RENDERED))
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_golden_rendering(name: str, output_format: str, cards, golden) -> None:
-    """Every renderer on every example, exactly: what a reader sees is reviewed as a diff."""
+def test_golden_rendering(name: str, output_format: str, cards, golden, monkeypatch) -> None:
+    """Every renderer on every example, exactly: what a reader sees is reviewed as a diff.
+    The SVG (alone and inside the HTML card) is the plain drawing, the same bytes with or
+    without matplotlib; matplotlib's card figure is tested in test_figures.py."""
     from accompiler.card import Card
+    from accompiler.render import svg
+
+    monkeypatch.setattr(svg, "matplotlib_installed", lambda: False)
 
     text = Card(cards[name]).render(output_format)
     golden(GOLDEN / "render" / f"{name}.{RENDERED[output_format]}", text + "\n")

@@ -145,6 +145,8 @@ def test_migration_applies_the_retention_rule() -> None:
     old = json.loads((GOLDEN / "card-1.0" / "safelora_relabel.card.json").read_text())
     recoded = copy.deepcopy(old)
     recoded["diagnostics"]["reliability"]["delta_gap"]["ci_high"] = 0.01
+    # consistent with itself: the bootstrap bound now sits above 0, the t bound below
+    recoded["diagnostics"]["reliability"]["delta_gap"]["cross_check"]["sign_disagreement"] = True
     recoded["diagnostics"]["reliability"]["status"] = "fail"
     card, problems = parse_card(json.dumps(recoded).encode(), "old.json")
     assert card is not None, problems

@@ -44,7 +44,7 @@ def test_check_formats(runner, output_format: str) -> None:
     result = runner.invoke(main, ["check", str(EXAMPLE / "oracle.ac"), "--format", output_format])
     assert result.exit_code == 0
     marker = {
-        "svg": "(a) Δgap held-out — pass",
+        "svg": "(a) Δgap held-out · pass",  # matplotlib's drawing (the test extra has it)
         "json": '"card_version": "1.1"',
         "markdown": "| (a) reliability | **pass** |",
         "latex": r"\begin{tabular}",
@@ -170,54 +170,18 @@ def test_validate_rejects_what_is_not_a_valid_card(
     assert result.exit_code == 2 and message in result.stderr
 
 
-def _card(runner, spec: Path, out: Path) -> Path:
-    runner.invoke(main, ["check", str(spec), "--out", str(out)])
-    return out
-
-
-def test_diff_of_two_revisions(runner, tmp_path: Path) -> None:
-    old = _card(runner, EXAMPLE / "safelora.ac", tmp_path / "old.json")
-    new = _card(runner, EXAMPLE / "safelora_relabel.ac", tmp_path / "new.json")
-    same = runner.invoke(main, ["diff", str(old), str(old)])
-    assert same.exit_code == 0 and "no differences" in same.stdout
-    result = runner.invoke(main, ["diff", str(old), str(new)])
-    assert result.exit_code == 1
-    assert "$.diagnostics.transfer.status" in result.stdout
-    assert "pass -> fail" in result.stdout
-    assert "$.verdict.permissive.passed" in result.stdout and "(+1)" in result.stdout
-    as_json = json.loads(runner.invoke(main, ["diff", "--json", str(old), str(new)]).stdout)
-    changes = {c["path"]: (c["old"], c["new"]) for c in as_json}
-    assert changes["$.claim.relabel.to"] == (None, "shrinkage")
-    assert changes["$.diagnostics.transfer.targets['flattery'].status"] == (None, "fail")
-
-
-def test_diff_reports_a_changed_seed_and_estimate(runner, tmp_path: Path) -> None:
-    old = _card(runner, EXAMPLE / "oracle.ac", tmp_path / "old.json")
-    runner.invoke(
-        main,
-        ["check", str(EXAMPLE / "oracle.ac"), "--seed", "3", "--out", str(tmp_path / "new.json")],
-    )
-    result = runner.invoke(main, ["diff", str(old), str(tmp_path / "new.json")])
-    assert result.exit_code == 1
-    assert "$.settings.bootstrap.seed" in result.stdout
-    assert "$.diagnostics.reliability.delta_gap.ci_low" in result.stdout
-    assert "$.diagnostics.reliability.delta_gap.estimate" not in result.stdout
-
-
-def test_diff_rejects_a_non_card(runner, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    result = runner.invoke(main, ["diff", str(bad), str(bad)])
-    assert result.exit_code == 2 and "is not one this accard reads" in result.stderr
-
-
 def test_svg_is_well_formed_and_shows_every_gate(runner) -> None:
     import xml.etree.ElementTree as ElementTree
 
     result = runner.invoke(main, ["check", str(EXAMPLE / "safelora_relabel.ac"), "--format", "svg"])
-    root = ElementTree.fromstring(result.stdout)
-    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    assert "(d) Δgap flattery — fail" in texts and "shrinkage" in texts
+    # matplotlib draws glyphs as paths and keeps each text as a comment before them
+    parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder(insert_comments=True))
+    root = ElementTree.fromstring(result.stdout, parser=parser)
+    texts = [str(c.text).strip() for c in root.iter(ElementTree.Comment)]
+    assert "(d) Δgap flattery · fail" in texts
+    assert "claimed attack_targeted, measured shrinkage" in texts
+    ids = {element.get("id") for element in root.iter()}
+    assert {"point-signature", "label-signature"} <= ids
 
 
 def test_progress_only_on_a_terminal_after_the_delay(
@@ -267,9 +231,8 @@ def test_reproduce_a_submitted_card(runner, tmp_path: Path, example_copy: Path) 
     tampered["diagnostics"]["reliability"]["delta_gap"]["ci_high"] = -0.5
     out.write_text(json.dumps(tampered, indent=2) + "\n")
     caught = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
-    assert caught.exit_code == 1
-    assert "NOT reproduced" in caught.stdout
-    assert "$.diagnostics.reliability.delta_gap.ci_high" in caught.stdout
+    assert caught.exit_code == 2
+    assert "$.diagnostics.reliability.delta_gap.ci_high is -0.5" in caught.stderr
 
 
 def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Path) -> None:
@@ -281,7 +244,8 @@ def test_reproduce_notices_changed_data(runner, tmp_path: Path, example_copy: Pa
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = runner.invoke(main, ["reproduce", str(example_copy / "oracle.ac"), str(out)])
     assert result.exit_code == 1
-    assert "$.inputs['records/transfer:flattery']" in result.stdout
+    assert "the data changed since the card was made: data/oracle/flattery.jsonl" in result.stdout
+    assert "no differences" not in result.stdout
 
 
 def test_the_readme_shows_the_example_card_as_check_prints_it(runner) -> None:

@@ -38,7 +38,17 @@ def test_plan_is_schema_valid(name: str) -> None:
 
 
 def test_every_schema_is_a_valid_2020_12_schema() -> None:
-    assert set(schema_names()) == {"card.v1", "claim.v1", "plan.v1", "spec.v1"}
+    assert set(schema_names()) == {
+        "audit.v1",
+        "bundle.v1",
+        "card.v1",
+        "diff.v1",
+        "log.v1",
+        "claim.v1",
+        "plan.v1",
+        "problems.v1",
+        "spec.v1",
+    }
     for name in schema_names():
         schema = load_schema(name)
         Draft202012Validator.check_schema(schema)

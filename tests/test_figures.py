@@ -26,7 +26,8 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from accompiler.render import figures
-from accompiler.render.figures import CellPoint, cell_point_from_card
+from accompiler.render.figures import CellPoint, cell_point_from_card, labels, planes, style
+from accompiler.render.figures import card as card_drawing
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 DEFENSES = (
@@ -80,11 +81,11 @@ def synthetic_points(count: int, *, crowded: bool = False, seed: int = 0) -> lis
 def built(kind: str, *args: Any) -> Iterator[Figure]:
     """The figure a public function would render, drawn, inside the module's style."""
     build = {
-        "bootstrap": figures._bootstrap_figure,
-        "signature": figures._signature_figure,
-        "card": figures._card_figure,
+        "bootstrap": planes.bootstrap_figure,
+        "signature": planes.signature_figure,
+        "card": card_drawing.build_card_figure,
     }[kind]
-    with figures._style():
+    with style.figure_style():
         figure = build(*args)
         figure.canvas.draw()
         yield figure
@@ -251,14 +252,14 @@ def test_signature_plane_draws_the_wedge_shrinkage_region_and_diagonal(threshold
 def test_card_figure_puts_the_card_numbers_on_the_plot(name: str) -> None:
     card = load_card(name)
     with built("card", card) as figure:
-        rows = figures._card_rows(card)
+        rows = card_drawing.card_rows(card)
         assert len(rows) == 3 + len(card["diagnostics"]["transfer"]["targets"]) + 1
         for index, (_, interval, status) in enumerate(rows):
             line = by_gid(figure, f"row-{index}-interval")
             (low, y), (high, y_again) = xy(line)
             assert (low, high, y) == (interval["ci_low"], interval["ci_high"], y_again)
             assert xy(by_gid(figure, f"row-{index}")) == [(interval["estimate"], y)]
-            colour = figures.STATUS_COLOURS.get(status, figures.NEUTRAL)
+            colour = figures.STATUS_COLOURS.get(status, style.NEUTRAL)
             assert same_color(line.get_color(), colour)
         mechanism = card["diagnostics"]["mechanism"]
         point = by_gid(figure, "point-signature")
@@ -343,7 +344,7 @@ def test_planes_are_readable(kind: str, count: int, crowded: bool) -> None:
         plotted = [
             n
             for n, p in enumerate(points, 1)
-            if (figures._intervals(p) if kind == "bootstrap" else figures._signature(p))
+            if (planes.interval_pair(p) if kind == "bootstrap" else planes.signature_xy(p))
         ]
         labels = [by_gid(figure, f"label-{n}").get_text() for n in plotted]
         if count <= 3:
@@ -388,13 +389,13 @@ def test_the_readability_check_sees_every_text_and_catches_overlaps() -> None:
 def test_placement_is_free_of_overlaps(
     anchors: list[tuple[float, float]], width: float, height: float
 ) -> None:
-    area = figures._Box(0, 0, 300 * 1.5, 200 * 1.5)
+    area = labels.Box(0, 0, 300 * 1.5, 200 * 1.5)
     points = np.array(anchors) + 75
     sizes = np.tile([width, height], (len(points), 1))
     dots = np.array([[x - 5, y - 5, x + 5, y + 5] for x, y in points])
-    spots = figures._find_spots(points, sizes, area, dots, far=True)
+    spots = labels.find_spots(points, sizes, area, dots, far=True)
     assert all(spot is not None for spot in spots)
-    boxes = [figures._boxes(np.array([spot[:2]]), sizes[0])[0] for spot in spots if spot]
+    boxes = [labels.label_boxes(np.array([spot[:2]]), sizes[0])[0] for spot in spots if spot]
     for box in boxes:
         assert area.x0 <= box[0] and box[2] <= area.x1 and area.y0 <= box[1] and box[3] <= area.y1
         assert all(disjoint(box, other) for other in [*boxes, *dots] if other is not box)
@@ -490,3 +491,47 @@ def test_missing_matplotlib_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'accard\[plots\]'"):
         figures.signature_plane(synthetic_points(1))
+
+
+# ---- the audit's planes and the card's SVG -------------------------------------------------
+
+
+def test_audit_planes_draw_each_plane_once_into_the_same_bytes() -> None:
+    points = synthetic_points(3)
+    both = figures.audit_planes(points, confidence=0.9, rho_threshold=0.5)
+    assert both == {
+        "bootstrap.svg": figures.bootstrap_plane(points, confidence=0.9, fmt="svg"),
+        "bootstrap.png": figures.bootstrap_plane(points, confidence=0.9, fmt="png"),
+        "signature.svg": figures.signature_plane(points, rho_threshold=0.5, fmt="svg"),
+        "signature.png": figures.signature_plane(points, rho_threshold=0.5, fmt="png"),
+    }
+    with pytest.raises(ValueError, match=r"`planes` must name bootstrap or signature"):
+        figures.audit_planes(points, planes=("histogram",))
+
+
+def test_the_card_svg_is_the_matplotlib_drawing_when_matplotlib_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from accompiler.card import Card
+    from accompiler.render import svg
+
+    card = load_card("safelora")
+    drawn = figures.card_figure(card, fmt="svg").decode()
+    assert svg.render(card) == drawn[drawn.index("<svg") :]
+    assert 'id="point-signature"' in Card(card).render("html")
+    monkeypatch.setattr(svg, "matplotlib_installed", lambda: False)
+    assert svg.render(card) == svg.plain(card)
+    assert 'id="point-signature"' not in Card(card).render("html")
+
+
+def test_the_plain_svg_keeps_long_labels_on_its_canvas() -> None:
+    from accompiler.render import svg
+
+    card = load_card("safelora_relabel")
+    card["claim"]["defense"] = "A defense with a very long descriptive name " * 4
+    for target in card["diagnostics"]["transfer"]["targets"]:
+        target["name"] = "a transfer target with a long descriptive name " + target["name"]
+    text = svg.plain(card)
+    labels = [t for t in text.split("<text")[1:] if "…" in t]
+    assert len(labels) >= 3
+    assert all(len(t.split(">", 1)[1].split("<", 1)[0]) <= svg.TITLE_CHARS for t in labels)

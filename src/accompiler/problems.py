@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
@@ -12,6 +13,11 @@ import click
 from .span import Span, snippet
 
 MAX_REPORTED = 20
+FORMATS = ("text", "json", "github")
+"""How problems are printed: text for people (stderr), a JSON document (stderr; see
+schemas/problems.v1.schema.json), or GitHub Actions annotations (stdout, where the runner
+reads workflow commands)."""
+PROBLEMS_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,88 @@ def _order(problem: Problem) -> tuple[Any, ...]:
     )
 
 
+def problems_document(problems: Iterable[Problem]) -> dict[str, Any]:
+    """The problems as a JSON document (schemas/problems.v1.schema.json): every problem,
+    errors first, each with its file, line and column (null when unknown), field, message
+    and help."""
+    ordered = sorted(problems, key=_order)
+    return {
+        "problems_version": PROBLEMS_VERSION,
+        "errors": sum(p.is_error for p in ordered),
+        "problems": [_problem_json(p) for p in ordered],
+    }
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    span = problem.span
+    return {
+        "severity": problem.severity,
+        "file": span.file if span else None,
+        "line": span.line or None if span else None,
+        "column": span.column or None if span else None,
+        "end_line": span.end_line or None if span else None,
+        "end_column": span.end_column or None if span else None,
+        "field": problem.field or None,
+        "message": problem.summary,
+        "help": problem.detail or None,
+    }
+
+
+GITHUB_LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def github_annotations(problems: Iterable[Problem]) -> str:
+    """One GitHub Actions workflow command a problem (`::error file=…,line=…::message`), so
+    a pull request shows each problem on its file and line."""
+    lines = []
+    for problem in sorted(problems, key=_order):
+        span = problem.span
+        properties = {"title": f"accard: {problem.field}" if problem.field else "accard"}
+        if span is not None and span.file:
+            properties["file"] = span.file
+            for name, value in (
+                ("line", span.line),
+                ("col", span.column),
+                ("endLine", span.end_line),
+                ("endColumn", span.end_column),
+            ):
+                if value:
+                    properties[name] = str(value)
+        message = problem.summary + (f"\nhelp: {problem.detail}" if problem.detail else "")
+        level = GITHUB_LEVELS.get(problem.severity, "warning")
+        listed = ",".join(f"{k}={_escape(v, True)}" for k, v in properties.items())
+        lines.append(f"::{level} {listed}::{_escape(message, False)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _escape(text: str, is_property: bool) -> str:
+    """GitHub's workflow-command escaping (data: %, CR, LF; properties also : and ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if is_property:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def format_problems(
+    problems: Iterable[Problem], sources: Mapping[str, str], form: str = "text"
+) -> str:
+    """The one rendering of problems, in any of FORMATS."""
+    if form == "json":
+        return json.dumps(problems_document(problems), indent=2, ensure_ascii=False) + "\n"
+    if form == "github":
+        return github_annotations(problems)
+    return render_problems(problems, sources)
+
+
+def show_problems(
+    problems: Iterable[Problem], sources: Mapping[str, str], form: str = "text"
+) -> None:
+    """Print problems where their form belongs: GitHub annotations on stdout (the runner
+    reads workflow commands there), text and JSON on stderr (stdout carries results)."""
+    text = format_problems(problems, sources, form)
+    click.echo(text, err=form != "github", nl=False)
+
+
 class SpecError(click.ClickException):
     """The spec or an input is wrong: exit code 2, the problems on stderr, no card."""
 
@@ -81,13 +169,18 @@ class SpecError(click.ClickException):
     def __init__(self, problems: list[Problem], sources: Mapping[str, str] | None = None):
         self.problems = problems
         self.sources = dict(sources or {})
+        self.form = "text"
+        """How `show` prints the problems (FORMATS); the command line's --problems."""
         super().__init__(problems[0].summary if problems else "invalid input")
 
     def render(self) -> str:
-        return render_problems(self.problems, self.sources)
+        return format_problems(self.problems, self.sources, self.form)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(self.render(), file=file, err=file is None, nl=False)
+        if file is not None:
+            click.echo(self.render(), file=file, nl=False)
+        else:
+            show_problems(self.problems, self.sources, self.form)
 
 
 def raise_if_errors(problems: list[Problem], sources: Mapping[str, str] | None = None) -> None:

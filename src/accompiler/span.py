@@ -28,10 +28,10 @@ class Span:
 
 def snippet(span: Span, source: str) -> list[str]:
     """Return the gutter-numbered source line of `span` with carets under it."""
-    lines = source.splitlines()
+    lines = source.split("\n")  # the parsers count lines at "\n" only (not U+2028, \f...)
     if not span.column or not 1 <= span.line <= len(lines):
         return []
-    text = lines[span.line - 1].expandtabs(1)
+    text = lines[span.line - 1].rstrip("\r").expandtabs(1)
     last = span.end_column if span.end_line == span.line and span.end_column > span.column else 0
     width = max(1, (last or len(text) + 1) - span.column)
     gutter = str(span.line)

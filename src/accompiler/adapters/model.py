@@ -10,7 +10,16 @@ from numpy.typing import NDArray
 
 
 class AdapterError(Exception):
-    """An adapter that cannot be read; the message names what and where."""
+    """An adapter that cannot be read. `file` is the input at fault (as the plan names it,
+    '' when the fault lies between adapters), `key` the config key or tensor name, and
+    `summary` what is wrong; str() says all three."""
+
+    def __init__(self, summary: str, file: str = "", key: str = "", detail: str = "") -> None:
+        super().__init__(f"{file}: {summary}" if file else summary)
+        self.summary = summary
+        self.file = file
+        self.key = key
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,10 @@ class LoraModule:
     scale: float
     eps: float
     """Machine epsilon of the stored dtype (float64's for .bin tensors widened by torch)."""
+    gram_a: NDArray[np.float64]
+    """A A^T (r x r)."""
+    gram_b: NDArray[np.float64]
+    """B^T B (r x r)."""
 
 
 @dataclass(frozen=True)
@@ -45,3 +58,5 @@ class AdapterFile:
     label: str
     torch_tensors: dict[str, NDArray[np.float64]] | None = None
     torch_eps: dict[str, float] = field(default_factory=dict)
+    config_label: str = ""
+    """The adapter_config.json the config came from (problems name it)."""

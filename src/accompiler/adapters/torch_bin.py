@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,11 +30,25 @@ def load_bin(data: bytes, label: str) -> dict[str, tuple[NDArray[np.float64], fl
             f"that loads without full unpickling ({type(error).__name__})"
         ) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise AdapterError(f"{label}: a .bin adapter must hold a dictionary of tensors")
+        raise AdapterError("a .bin adapter must hold a dictionary of tensors", label)
+    for key, value in state.items():
+        fault = _tensor_fault(torch, value)
+        if fault:
+            raise AdapterError(f"tensor `{key}` is {fault}", label, str(key))
     return {
-        str(k): (
-            v.detach().to(torch.float64).numpy(),
-            float(torch.finfo(v.dtype).eps) if v.is_floating_point() else F64_EPS,
-        )
+        str(k): (v.detach().to(torch.float64).numpy(), float(torch.finfo(v.dtype).eps))
         for k, v in state.items()
     }
+
+
+def _tensor_fault(torch: Any, value: Any) -> str:
+    """'' for a dense, strided, real floating-point tensor on the CPU; else what it is."""
+    if value.layout != torch.strided:
+        return f"not dense ({value.layout} layout); LoRA factors are dense tensors"
+    if value.is_quantized:
+        return "quantized; LoRA factors are floating-point tensors"
+    if value.device.type != "cpu":
+        return f"on the {value.device.type} device, not the CPU"
+    if not value.is_floating_point():
+        return f"of dtype {value.dtype}; LoRA factors are real floating-point tensors"
+    return ""

@@ -10,13 +10,13 @@ from typing import Any
 from .._version import __version__
 from ..canonical import round_numbers
 from ..claim.settings import card_group
-from ..diagnostics import DIAGNOSTICS
 from ..diagnostics.context import DataSetResult, interval_json
 from ..plan import Plan, bootstrap_settings
-from ..stats.bootstrap import CELL_NAMES, CONTRASTS
 from ..stats.energy import ZERO_ENERGY
+from ..stats.intervals import CELL_NAMES, CONTRASTS
 from .document import CARD_VERSION, Card
 from .verdict import verdicts
+from .warnings import card_warnings
 
 
 def build_card(
@@ -52,9 +52,11 @@ def build_card(
         "diagnostics": diagnostics,
         "verdict": verdicts(diagnostics),
         "datasets": [_dataset(r) for r in results.values()],
-        "warnings": _warnings(plan, results, diagnostics, settings.min_clusters),
+        "warnings": [],
     }
-    return Card(round_numbers(card))
+    card = round_numbers(card)
+    card["warnings"] = card_warnings(card)
+    return Card(card)
 
 
 def _claim(plan: Plan) -> dict[str, Any]:
@@ -104,42 +106,3 @@ def _dataset(result: DataSetResult) -> dict[str, Any]:
         "accuracy_intervals": accuracy_intervals,
         "reason": "",
     }
-
-
-def _warnings(
-    plan: Plan,
-    results: dict[str, DataSetResult],
-    diagnostics: dict[str, dict[str, Any]],
-    min_clusters: int,
-) -> list[str]:
-    warnings = []
-    for result in results.values():
-        if result.boot is not None and result.boot.clusters < min_clusters:
-            warnings.append(
-                f"`{result.name}` has {result.boot.clusters} question clusters "
-                f"(fewer than {min_clusters}): its intervals are unreliable"
-            )
-        if result.boot is None:
-            continue
-        for name in CONTRASTS:
-            if result.interval(name).sign_disagreement:
-                warnings.append(
-                    f"`{result.name}`: the bootstrap and t intervals of {name} "
-                    "disagree on the sign of the upper bound"
-                )
-    for name, entry in DIAGNOSTICS.items():
-        warnings += entry.warnings(diagnostics[name])
-    return warnings + _reused_inputs(plan)
-
-
-def _reused_inputs(plan: Plan) -> list[str]:
-    """The same bytes read in two roles (a held-out file passed off as fresh, say)."""
-    roles_by_hash: dict[str, list[str]] = {}
-    for item in plan.inputs:
-        if item.part != "config":
-            roles_by_hash.setdefault(item.sha256, []).append(item.role)
-    return [
-        f"the same file content is read as {' and '.join(roles)}"
-        for roles in roles_by_hash.values()
-        if len(roles) > 1
-    ]

@@ -13,6 +13,7 @@ from ..canonical import dumps
 from ..files import write_text_atomic
 from ..problems import Problem
 from ..span import Span
+from .locate import locate
 
 CARD_VERSION = "1.1"
 """The version this accard writes, MAJOR or MAJOR.MINOR. A minor version only adds fields.
@@ -114,9 +115,12 @@ def _insert_before(entry: dict[str, Any], key: str, added: dict[str, Any]) -> No
     entry.update(items[:at] + list(added.items()) + items[at:])
 
 
-def schema_problems(document: Any, display: str, newer: bool = False) -> list[Problem]:
-    """Every schema violation, most relevant first, each named by its JSON path. With
-    `newer`, fields this version does not know are allowed (a newer minor added them)."""
+def schema_problems(
+    document: Any, display: str, newer: bool = False, text: str | None = None
+) -> list[Problem]:
+    """Every schema violation, most relevant first, each named by its JSON path (and, given
+    the card's `text`, its line). With `newer`, fields this version does not know are
+    allowed (a newer minor added them)."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import relevance
 
@@ -125,10 +129,16 @@ def schema_problems(document: Any, display: str, newer: bool = False) -> list[Pr
     version = card_version(document) or CURRENT
     validator = Draft202012Validator(load_schema(SCHEMAS.get(str(version[0]), "card.v1")))
     errors = sorted(validator.iter_errors(document), key=relevance)
-    errors = [e for e in errors if not (newer and e.validator == "additionalProperties")]
+    errors = [_deepest(e) for e in errors if not (newer and e.validator == "additionalProperties")]
+    paths = [tuple(e.absolute_path) for e in errors]
+    where = locate(text, paths) if text is not None and errors else {}
     return [
-        Problem(f"{e.json_path}: {e.message}", Span(display, 0), field=e.json_path)
-        for e in map(_deepest, errors)
+        Problem(
+            f"{e.json_path}: {e.message}",
+            Span(display, *where.get(path, (0, 0))),
+            field=e.json_path,
+        )
+        for e, path in zip(errors, paths, strict=True)
     ]
 
 
@@ -141,9 +151,10 @@ def _deepest(error: Any) -> Any:
 
 
 def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
-    """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, and valid
-    against its schema. Returns the card (or None) and every problem found, errors and
-    notes (a card from a newer minor version gets a note)."""
+    """A card from its bytes: JSON (no NaN), a version this accard reads, migrated, valid
+    against its schema and consistent with itself (card/consistency.py). Returns the card
+    (or None) and every problem found, errors and notes (a card from a newer minor version
+    gets a note)."""
     document, problems = _json(data, display)
     if problems:
         return None, problems
@@ -154,7 +165,12 @@ def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
         return None, [Problem(summary, Span(display, 0), field="$.card_version")]
     newer = version > CURRENT
     document = document if newer else migrate(document)
-    problems = schema_problems(document, display, newer)
+    text = data.decode("utf-8") if version >= CURRENT else None  # an older one is migrated
+    problems = schema_problems(document, display, newer, text)
+    if not problems:
+        from .consistency import consistency_problems
+
+        problems = consistency_problems(document, display, text, version == CURRENT)
     if problems:
         return None, problems
     if newer:
@@ -173,42 +189,98 @@ def _newer_note(version: str, display: str) -> Problem:
     )
 
 
+def card_bytes(path: Path, display: str | None = None) -> bytes:
+    """A card file's bytes (a regular file of at most 64 MiB), or SpecError (exit 2)."""
+    from ..files import InputError, read_regular
+    from ..problems import SpecError
+
+    try:
+        return read_regular(path, MAX_CARD_BYTES, "card")
+    except InputError as error:
+        summary = f"the card {error.summary}"
+        raise SpecError([Problem(summary, Span(display or str(path), 0), error.detail)]) from None
+
+
 def read_card(path: Path, display: str | None = None) -> tuple[Card | None, list[Problem]]:
     """`parse_card` of a file, refused when it is larger than 64 MiB."""
+    from ..files import InputError, read_regular
+
     display = display or str(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CARD_BYTES + 1)
-    except OSError as error:
-        return None, [Problem(f"cannot read the card: {error.strerror}", Span(display, 0))]
-    if len(data) > MAX_CARD_BYTES:
-        return None, [Problem("the card is larger than 64 MiB", Span(display, 0))]
+        data = read_regular(path, MAX_CARD_BYTES, "card")
+    except InputError as error:
+        return None, [Problem(f"the card {error.summary}", Span(display, 0), error.detail)]
     return parse_card(data, display)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a card may hold")
+class _Constant(float):
+    """NaN or Infinity as parsed, kept so that the problem can name where it stood."""
+
+    name: str
+
+    def __new__(cls, name: str) -> _Constant:
+        value = super().__new__(cls, name)
+        value.name = name
+        return value
 
 
 def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
+    """The card's JSON. A card holds finite numbers and printable text: NaN, Infinity, a
+    lone surrogate or a control character (a terminal escape) is a problem at its path."""
     try:
-        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant), []
+        document = json.loads(data.decode("utf-8"), parse_constant=_Constant)
     except json.JSONDecodeError as error:
         span = Span(display, error.lineno, error.colno)
         return None, [Problem(f"not JSON ({error.msg})", span)]
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         return None, [Problem(f"not JSON ({error})", Span(display, 0))]
+    found = unfit(document, "$")
+    if found is not None:
+        path, what = found
+        return None, [Problem(f"{path}: {what}", Span(display, 0), field=path)]
+    return document, []
+
+
+def unfit(value: Any, path: str) -> tuple[str, str] | None:
+    """The first value no card may hold, as (JSON path, what it is), or None."""
+    if isinstance(value, _Constant):
+        return path, f"{value.name} is not a number a card may hold"
+    if isinstance(value, str):
+        for char in value:
+            if "\ud800" <= char <= "\udfff":
+                return path, "a lone surrogate is not text a card may hold"
+            if char < " " or "\x7f" <= char <= "\x9f":
+                return path, f"a control character (U+{ord(char):04X}) is not text a card may hold"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
+            found = unfit(key, child) or unfit(item, child)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unfit(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def write_card(card: Card, path: Path) -> None:
-    """Validate, then write atomically: a temporary file of its own in the same folder,
-    flushed to disk, renamed over `path`. A read-only destination is refused, not replaced.
+    """Validate (schema and consistency), then write atomically: a temporary file of its
+    own in the same folder, flushed to disk, renamed over `path`. A read-only destination
+    is refused, not replaced.
 
     Raises:
-        ValueError: the card does not match its schema (a bug, never a user's input).
+        ValueError: the card does not match its schema or is inconsistent (a bug, never a
+            user's input).
         OSError: the destination cannot be written.
     """
     errors = schema_problems(card.document, str(path))
+    if not errors:
+        from .consistency import consistency_problems
+
+        errors = consistency_problems(card.document, str(path))
     if errors:
-        raise ValueError("the card does not match its schema: " + errors[0].summary)
+        raise ValueError("the card is not valid: " + errors[0].summary)
     write_text_atomic(path, card.to_json())

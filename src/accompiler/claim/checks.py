@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from ..files import Found, InputError, find
 from ..problems import Problem
 from ..records.formats import FORMATS
 from ..span import Span
 from .model import WEIGHT_ROLES, Claim, DataSet, RecordFile
-from .paths import Resolved, confined_path, resolve_records
+from .paths import Resolved, confined_path, path_fault, path_help, resolve_records, shown
 
 
 def check_claim(claim: Claim, spec_dir: Path) -> list[Problem]:
     """Every problem with the files a claim names: confinement, existence, kind."""
     problems: list[Problem] = []
-    for field, data, keyword, record in _record_entries(claim):
+    for field, data, keyword, record in record_entries(claim):
         resolved = resolve_record_entry(spec_dir, data, keyword, record)
         if resolved.why:
-            summary = f"path `{record.path}` {resolved.why}"
+            summary = f"path `{shown(record.path)}` {resolved.why}"
             detail = resolved.detail or _help(resolved.why)
             problems.append(Problem(summary, claim.spans.get(field), detail, field))
     for adapter in claim.adapters:
-        field = f"claim.adapters.{adapter.role}.path"
+        field = f"claim.adapters.{adapter.role}" + ("" if adapter.role in WEIGHT_ROLES else ".path")
         span = claim.spans.get(field)
-        path, why = confined_path(spec_dir, adapter.path)
-        if path is None:
-            problems.append(Problem(f"path `{adapter.path}` {why}", span, _help(why), field))
+        found, why = confined_path(spec_dir, adapter.path)
+        if found is None:
+            summary = f"path `{shown(adapter.path)}` {why}"
+            problems.append(Problem(summary, span, _help(why, adapter.path), field))
             continue
-        problems += _kind_problems(claim, path, adapter.path, span, field)
+        problems += _kind_problems(claim, spec_dir, found, adapter.path, span, field)
     if claim.defense.relabel and claim.defense.relabel.to == claim.defense.mechanism:
         problems.append(
             Problem(
@@ -53,13 +55,15 @@ def resolve_record_entry(
     )
 
 
-def _help(why: str) -> str:
+def _help(why: str, path: str = "") -> str:
+    if path_fault(path):
+        return path_help(why)
     if "exist" in why:
         return "check the spelling; paths are relative to the folder that holds the spec"
     return "keep every input inside the folder that holds the spec"
 
 
-def _record_entries(claim: Claim) -> list[tuple[str, DataSet, str, RecordFile]]:
+def record_entries(claim: Claim) -> list[tuple[str, DataSet, str, RecordFile]]:
     """(field path, data set, keyword, entry) of every record entry, in spec order."""
     entries = []
     for prefix, data in zip(_dataset_fields(claim), claim.datasets, strict=True):
@@ -77,22 +81,22 @@ def _dataset_fields(claim: Claim) -> list[str]:
 
 
 def _kind_problems(
-    claim: Claim, path: Path, relative: str, span: Span | None, field: str
+    claim: Claim, spec_dir: Path, found: Found, relative: str, span: Span | None, field: str
 ) -> list[Problem]:
     """Is the file what its keyword says: full weights, or an adapter?"""
     role = field.split(".")[2]
     adapter = claim.adapter(role)
     scale = adapter.scale if adapter is not None else None
     why, detail = (
-        _weights_fault(path, role)
+        _weights_fault(found, relative, role)
         if role in WEIGHT_ROLES
-        else _adapter_fault(path, relative, role, scale)
+        else _adapter_fault(spec_dir, found, relative, role, scale)
     )
     return [Problem(f"`{relative}` {why}", span, detail, field)] if why else []
 
 
-def _weights_fault(path: Path, role: str) -> tuple[str, str]:
-    if path.is_file() and path.suffix == ".safetensors":
+def _weights_fault(found: Found, relative: str, role: str) -> tuple[str, str]:
+    if found.is_file and PurePosixPath(relative).suffix == ".safetensors":
         return "", ""
     return (
         "is not a .safetensors weights file",
@@ -100,11 +104,22 @@ def _weights_fault(path: Path, role: str) -> tuple[str, str]:
     )
 
 
-def _adapter_fault(path: Path, relative: str, role: str, scale: float | None) -> tuple[str, str]:
-    if path.is_dir():
+def _inside_file(spec_dir: Path, folder: Found, name: str) -> bool:
+    """Is `name` in the (resolved) adapter folder a regular file inside the spec's folder?
+    A symlink that leaves it, or loops, is reported when the file is read."""
+    try:
+        return find(spec_dir, f"{folder.real}/{name}").is_file
+    except InputError as error:
+        return "exist" not in error.summary
+
+
+def _adapter_fault(
+    spec_dir: Path, found: Found, relative: str, role: str, scale: float | None
+) -> tuple[str, str]:
+    if found.is_dir:
         names = ("adapter_model.safetensors", "adapter_model.bin")
-        has_weights = any((path / n).is_file() for n in names)
-        if not (path / "adapter_config.json").is_file() or not has_weights:
+        has_weights = any(_inside_file(spec_dir, found, n) for n in names)
+        if not _inside_file(spec_dir, found, "adapter_config.json") or not has_weights:
             return (
                 "is not a PEFT adapter directory",
                 "it needs adapter_config.json and adapter_model.safetensors (or .bin)",
@@ -115,7 +130,7 @@ def _adapter_fault(path: Path, relative: str, role: str, scale: float | None) ->
                 "a PEFT directory's scale comes from adapter_config.json",
             )
         return "", ""
-    if not path.is_file() or path.suffix != ".safetensors":
+    if not found.is_file or PurePosixPath(relative).suffix != ".safetensors":
         return "is neither a PEFT directory nor a .safetensors file", ""
     if scale is None:
         return (

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..problems import Problem, did_you_mean
+from ..problems import MAX_REPORTED, Problem, did_you_mean
 from ..protocol import CONDITIONS, MECHANISM_CLASSES
 from ..records.formats import FORMATS, RECORD_FIELDS
 from ..span import Span
-from ..spec.ast import Key, Mapping, Node, Scalar, Sequence
+from ..spec.ast import Huge, Key, Mapping, Node, Scalar, Sequence
 from .model import (
     ADAPTER_ROLES,
     LANGUAGE_VERSION,
@@ -27,6 +27,24 @@ from .model import (
 from .settings import SETTINGS, Settings
 
 PLACEHOLDER = re.compile(r"^<fill in\b.*>$", re.DOTALL)
+
+
+MAX_TRANSFER_TARGETS = 100
+TEXT_HELP = "claim text is printable Unicode: no control characters or lone surrogates"
+
+
+def text_fault(value: str) -> str:
+    """Why `value` cannot be claim text ('' when it can): a lone surrogate (UTF-8 cannot
+    encode it, so no card could hold it) or a control character (NUL truncates C readers;
+    ESC and BEL drive the terminal a card is printed on). Line and paragraph separators
+    and every other printable character are text."""
+    for char in value:
+        if "\ud800" <= char <= "\udfff":
+            escaped = char.encode("unicode_escape").decode("ascii")
+            return f"holds a lone surrogate ({escaped}), which UTF-8 cannot encode"
+        if char < " " or "\x7f" <= char <= "\x9f":
+            return f"holds a control character (U+{ord(char):04X})"
+    return ""
 
 
 @dataclass
@@ -63,16 +81,23 @@ class _Fields:
     def error(self, summary: str, span: Span, key: str = "", detail: str = "") -> None:
         self.problems.append(Problem(summary, span, detail, self.sub(key) if key else self.path))
 
-    def text(self, key: str, required: bool = False, default: str = "") -> str:
+    def text(self, key: str, required: bool = False, default: str = "", path: bool = False) -> str:
+        """A string; unless it is a `path` (claim/paths.py checks those), it must be text
+        a card can hold: no lone surrogate, no control character."""
         node = self.one(key, required)
         if node is None:
             return default
         if not isinstance(node, Scalar) or node.kind not in ("string", "word"):
             self.error(f"`{key}` must be a string", node.span, key)
             return default
-        if not str(node.value).strip():
+        value = str(node.value)
+        fault = "" if path else text_fault(value)
+        if fault:
+            self.error(f"`{key}` {fault}", node.span, key, TEXT_HELP)
+            return default
+        if not value.strip():
             self.error(f"`{key}` must not be empty", node.span, key)
-        return str(node.value)
+        return value
 
     def choice(self, key: str, choices: tuple[str, ...], required: bool = False) -> str:
         node = self.one(key, required)
@@ -102,7 +127,7 @@ class _Fields:
         if node is None:
             return default
         value = node.value if isinstance(node, Scalar) and node.kind != "string" else None
-        problem = fault(value)
+        problem = f"`{key}` is out of range: {value}" if isinstance(value, Huge) else fault(value)
         if problem:
             self.error(problem, node.span, key, rule)
             return default
@@ -119,7 +144,7 @@ class _Fields:
                 entry = self.as_fields(item, f"{self.sub(key)}[{len(files)}]", key)
                 if entry is None:
                     continue
-                path = entry.text("path", required=True)
+                path = entry.text("path", required=True, path=True)
                 condition = entry.choice("condition", CONDITIONS) or None
                 entry.finish()
                 if path:
@@ -142,13 +167,30 @@ class _Fields:
     def finish(self) -> None:
         for key, _node in self.node.entries:
             if key.name not in self.known:
-                hint = did_you_mean(key.name, self.known)
+                # a suggestion only while problems are still shown (30,000 junk keys)
+                shown = len(self.problems) <= MAX_REPORTED
+                hint = did_you_mean(key.name, self.known) if shown else ""
                 self.error(
                     f"unknown keyword `{key.name}` in {self.where()}{hint}",
                     key.span,
                     key.name,
                     "known here: " + ", ".join(sorted(self.known)),
                 )
+
+
+def check_language_version(top: _Fields) -> Node | None:
+    """The file's `accard N` line (required, this accard's language version); its node."""
+    version = top.one("accard", required=True)
+    if version is not None and (
+        not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION
+    ):
+        top.error(
+            "unsupported language version",
+            version.span,
+            "accard",
+            f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
+        )
+    return version
 
 
 def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
@@ -160,16 +202,7 @@ def decode_claim(tree: Mapping) -> tuple[Claim | None, list[Problem]]:
     problems: list[Problem] = []
     spans: dict[str, Span] = {}
     top = _Fields(tree, "", problems, spans)
-    version = top.one("accard", required=True)
-    if version is not None and (
-        not isinstance(version, Scalar) or version.value != LANGUAGE_VERSION
-    ):
-        top.error(
-            "unsupported language version",
-            version.span,
-            "accard",
-            f"this accard reads version {LANGUAGE_VERSION}: `accard {LANGUAGE_VERSION}`",
-        )
+    check_language_version(top)
     body = top.mapping("claim", required=True)
     top.finish()
     claim = _claim(body, spans) if body is not None else None
@@ -299,6 +332,14 @@ def _transfers(body: _Fields, records: Records) -> tuple[DataSet, ...]:
     for _key, node in body.entries("transfer"):
         items = node.items if isinstance(node, Sequence) else (node,)
         for item in items:
+            if len(targets) == MAX_TRANSFER_TARGETS:
+                body.error(
+                    f"more than {MAX_TRANSFER_TARGETS} transfer targets",
+                    item.span,
+                    "transfer",
+                    "a claim names the transfer targets it asserts; split a larger audit",
+                )
+                return tuple(targets)
             fields = body.as_fields(item, f"claim.transfer[{len(targets)}]", "transfer")
             target = _dataset(fields, "transfer", "name", records)
             if target is None:
@@ -328,11 +369,11 @@ def _adapters(fields: _Fields | None) -> tuple[Adapter, ...]:
         sub = fields.as_fields(node, fields.sub(role), role)
         if sub is None:
             continue
-        path = sub.text("path", required=True)
+        path = sub.text("path", required=True, path=True)
         scale = sub.number("scale", None, _positive_scale, "a positive LoRA scale (alpha / r)")
         sub.finish()
         adapters.append(Adapter(role, path, scale))
-    weights = [(role, fields.text(role)) for role in WEIGHT_ROLES]
+    weights = [(role, fields.text(role, path=True)) for role in WEIGHT_ROLES]
     given = [role for role, path in weights if path]
     if len(given) == 1:
         fields.error(
@@ -363,3 +404,9 @@ def _settings(fields: _Fields | None) -> tuple[Settings, frozenset[str]]:
             values[setting.name] = value if setting.integer else float(value)
     fields.finish()
     return Settings(**values), frozenset(values)
+
+
+# The audit decoder (accompiler.audit.decode) reads its statements with the same helpers, so
+# an audit file's problems read exactly like a claim's.
+Fields = _Fields
+decode_settings = _settings

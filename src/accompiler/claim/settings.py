@@ -159,6 +159,17 @@ def card_group(settings: Settings, group: str) -> dict[str, Any]:
     return {s.name: getattr(settings, s.name) for s in SETTINGS if s.rule.card == group}
 
 
+def recorded_settings(card_settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a card's `settings` records (the inverse of `card_group`), by name;
+    a setting the card does not record is left out."""
+    found = {}
+    for s in SETTINGS:
+        group = card_settings.get(s.rule.card, {}) if s.rule.card else card_settings
+        if isinstance(group, Mapping) and s.name in group:
+            found[s.name] = group[s.name]
+    return found
+
+
 def changed(settings: Settings, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Settings that differ from their defaults, or that `keep` names (written explicitly)."""
     return {
@@ -172,15 +183,19 @@ def changed(settings: Settings, keep: frozenset[str] = frozenset()) -> dict[str,
 def apply_overrides(
     settings: Settings, overrides: Mapping[str, Any]
 ) -> tuple[Settings, dict[str, str]]:
-    """`settings` with `overrides` applied; the faults by setting name (none applied then)."""
+    """`settings` with `overrides` applied (None unsets an optional setting); the faults by
+    setting name (none applied then)."""
     faults = {}
     for name, value in overrides.items():
         setting = BY_NAME.get(name)
-        faults[name] = f"unknown setting `{name}`" if setting is None else setting.fault(value)
+        if setting is None:
+            faults[name] = f"unknown setting `{name}`"
+        elif not (value is None and setting.optional):  # None unsets an optional setting
+            faults[name] = setting.fault(value)
     faults = {name: fault for name, fault in faults.items() if fault}
     if faults:
         return settings, faults
     values: dict[str, Any] = {
-        name: v if BY_NAME[name].integer else float(v) for name, v in overrides.items()
+        name: v if v is None or BY_NAME[name].integer else float(v) for name, v in overrides.items()
     }
     return replace(settings, **values), {}

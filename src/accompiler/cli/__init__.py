@@ -7,7 +7,7 @@ import click
 
 from .._version import __version__
 from ..problems import SpecError
-from . import cards, check, diff, spec
+from . import audit, bundle, cards, check, diff, spec
 
 
 @click.group()
@@ -27,6 +27,11 @@ for command in (
     cards.show,
     cards.reproduce,
     diff.diff,
+    bundle.pack,
+    bundle.verify,
+    cards.schema,
+    diff.log,
+    audit.audit,
 ):
     main.add_command(command)
 

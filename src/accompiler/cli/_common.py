@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from ..problems import Problem, SpecError
+from ..problems import FORMATS as PROBLEM_FORMATS
+from ..problems import Problem, SpecError, render_problem, show_problems
 from ..span import Span
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,3 +116,66 @@ def option_overrides(
         if value is not None:
             overrides[name], names[name] = value, f"--{name}"
     return overrides, names
+
+
+PROBLEMS_KEY = "accard.problems"
+
+
+def problems_option(command: F) -> F:
+    """`--problems text|json|github`: how the command prints problems (an exit 2's, and the
+    notes it reports); place it above `guard`."""
+
+    @click.option(
+        "--problems",
+        "problem_format",
+        type=click.Choice(list(PROBLEM_FORMATS)),
+        default="text",
+        show_default=True,
+        help="Print problems as text (stderr), a JSON document (stderr) or GitHub "
+        "Actions annotations (stdout).",
+    )
+    @wraps(command)
+    def wrapper(*args: Any, problem_format: str, **kwargs: Any) -> Any:
+        click.get_current_context().meta[PROBLEMS_KEY] = problem_format
+        try:
+            return command(*args, **kwargs)
+        except SpecError as error:
+            error.form = problem_format
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def problem_format() -> str:
+    """The --problems form of the running command ("text" when it has no such option)."""
+    context = click.get_current_context(silent=True)
+    return str(context.meta.get(PROBLEMS_KEY, "text")) if context else "text"
+
+
+def report_problems(problems: list[Problem], sources: Mapping[str, str] | None = None) -> None:
+    """Print problems that do not stop the command (notes), in the command's form."""
+    form = problem_format()
+    if form == "text":
+        for problem in problems:
+            click.echo(render_problem(problem, sources or {}), err=True)
+    elif problems:
+        show_problems(problems, sources or {}, form)
+
+
+def CARD_OVERRIDE_OPTIONS(command: F) -> F:  # noqa: N802 - reads as the options it adds
+    """`--seed`, `--resamples` and `--set NAME=VALUE`, as `accard check` has them."""
+    for option in reversed(
+        [
+            click.option("--seed", type=int, help="Use this bootstrap seed instead."),
+            click.option("--resamples", type=int, help="Use this B instead."),
+            click.option(
+                "--set",
+                "assignments",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="Use this value of a setting instead (repeatable), checked as a spec's.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command

@@ -7,41 +7,63 @@ from pathlib import Path
 
 import click
 
+from ..problems import Problem
 from ._common import OUT, SPEC, guard, write_or_fail
 
 
 @click.command()
-@click.argument("spec", type=SPEC)
+@click.argument("specs", metavar="SPEC...", type=SPEC, nargs=-1, required=True)
 @click.option(
     "--check",
     "check_only",
     is_flag=True,
-    help="Exit 1 if the file is not in canonical layout; change nothing.",
+    help="Exit 1 if a file is not in canonical layout; change nothing.",
 )
 @guard
-def fmt(spec: Path, check_only: bool) -> None:
-    """Rewrite an .ac SPEC in canonical layout, keeping its comments."""
-    from ..files import write_text_atomic
-    from ..problems import raise_if_errors
+def fmt(specs: tuple[Path, ...], check_only: bool) -> None:
+    """Rewrite each .ac SPEC in canonical layout, keeping its comments."""
+    from ..problems import SpecError
+
+    if any(spec.suffix != ".ac" for spec in specs):
+        raise click.UsageError("fmt formats .ac files; for YAML use `accard convert`")
+    problems: list[Problem] = []
+    sources: dict[str, str] = {}
+    unformatted = []
+    for spec in specs:
+        text, formatted, found = _formatted(spec)
+        problems += found
+        sources[str(spec)] = text
+        if formatted is None or formatted == text:
+            continue
+        if check_only:
+            click.echo(f"{spec}: not in canonical layout (run `accard fmt {spec}`)", err=True)
+            unformatted.append(spec)
+        else:
+            _rewrite(spec, formatted)
+    if any(p.is_error for p in problems):
+        raise SpecError(problems, sources)
+    if unformatted:
+        sys.exit(1)
+
+
+def _formatted(spec: Path) -> tuple[str, str | None, list[Problem]]:
+    """The file's text, its canonical layout (None when it does not parse), its problems."""
     from ..spec import read_spec_text
     from ..spec.dsl import parse_document
     from ..spec.fmt import format_document
 
-    if spec.suffix != ".ac":
-        raise click.UsageError("fmt formats .ac files; for YAML use `accard convert`")
     text = read_spec_text(spec, str(spec))
     document, problems = parse_document(text, str(spec))
-    raise_if_errors(problems, {str(spec): text})
-    assert document is not None
-    formatted = format_document(document, text)
-    if check_only:
-        if formatted != text:
-            click.echo(f"{spec}: not in canonical layout (run `accard fmt {spec}`)", err=True)
-            sys.exit(1)
-        return
-    if formatted != text:
-        write_or_fail(spec, lambda path: write_text_atomic(path, formatted), "the spec")
-        click.echo(f"formatted {spec}", err=True)
+    if document is None or any(p.is_error for p in problems):
+        return text, None, problems
+    return text, format_document(document, text), problems
+
+
+def _rewrite(spec: Path, formatted: str) -> None:
+    from ..files import write_text_atomic
+
+    write_or_fail(spec, lambda path: write_text_atomic(path, formatted), "the spec")
+    click.echo(f"formatted {spec}", err=True)
 
 
 @click.command()

@@ -6,8 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..canonical import round_numbers
 from ..claim.model import Claim
 from ..stats.intervals import BootstrapResult, Interval
+
+IntervalJson = Mapping[str, Any]
+"""An interval as the card records it (`interval_json`): the rules below read only this, so a
+run and `accard validate` (which re-derives every status from a saved card) decide alike."""
 
 
 @dataclass(frozen=True)
@@ -25,19 +30,18 @@ class DataSetResult:
         assert self.boot is not None
         return self.boot.intervals[name]
 
+    def reported(self, name: str) -> dict[str, Any] | None:
+        """The named interval as the card records it, or None (not bootstrapped)."""
+        return interval_json(self, name) if self.boot is not None else None
+
     @property
     def installed(self) -> bool:
-        return self.boot is not None and self.interval("installed_gap").ci_low > 0
+        return installed(self.reported("installed_gap"))
 
     def not_installed_reason(self) -> str:
         if self.boot is None:
             return self.reason
-        gap = self.interval("installed_gap")
-        return (
-            f"the attack installed no gap on `{self.name}`: the lower "
-            f"{self.boot.confidence:.0%} bound of the undefended gap is {gap.ci_low:+.3f}, "
-            "not above 0"
-        )
+        return not_installed_reason(self.name, self.reported("installed_gap"), self.reason)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def interval_json(result: DataSetResult, name: str) -> dict[str, Any]:
     """An interval with everything a reader needs beside it: level, method, clusters, B, seed."""
     assert result.boot is not None
     boot, interval = result.boot, result.interval(name)
-    return {
+    document: dict[str, Any] = {
         "estimate": interval.estimate,
         "ci_low": interval.ci_low,
         "ci_high": interval.ci_high,
@@ -71,21 +75,36 @@ def interval_json(result: DataSetResult, name: str) -> dict[str, Any]:
             "sign_disagreement": interval.sign_disagreement,
         },
     }
+    # Rounded as the card records it, so every gate decides on the numbers a reader sees.
+    rounded: dict[str, Any] = round_numbers(document)
+    return rounded
 
 
 def reported(result: DataSetResult, *names: str) -> dict[str, Any]:
     """The named intervals of a data set, reported whether or not a gate reads them (null
     only when the data set could not be bootstrapped at all)."""
-    return {name: interval_json(result, name) if result.boot else None for name in names}
+    return {name: result.reported(name) for name in names}
 
 
-def upper_below_zero(result: DataSetResult, name: str) -> tuple[bool, str]:
-    interval = result.interval(name)
-    assert result.boot is not None
-    level = f"{result.boot.confidence:.0%}"
-    if interval.ci_high < 0:
+def installed(gap: IntervalJson | None) -> bool:
+    """PROTOCOL's precondition: the lower bound of the undefended gap is above 0."""
+    return gap is not None and gap["ci_low"] > 0
+
+
+def not_installed_reason(dataset: str, gap: IntervalJson | None, missing: str = "") -> str:
+    if gap is None:
+        return missing or f"`{dataset}` could not be bootstrapped"
+    return (
+        f"the attack installed no gap on `{dataset}`: the lower {gap['level']:.0%} bound of "
+        f"the undefended gap is {gap['ci_low']:+.3f}, not above 0"
+    )
+
+
+def upper_below_zero(interval: IntervalJson, name: str, dataset: str) -> tuple[bool, str]:
+    """The gate of (a), (b) and (d): the upper bound of `name` is below 0 (and why not)."""
+    if interval["ci_high"] < 0:
         return True, ""
     return False, (
-        f"the upper {level} bound of {name} on `{result.name}` is "
-        f"{interval.ci_high:+.3f}, not below 0"
+        f"the upper {interval['level']:.0%} bound of {name} on `{dataset}` is "
+        f"{interval['ci_high']:+.3f}, not below 0"
     )

@@ -5,6 +5,11 @@ Left: the installed gap, each data set's delta_gap and the held-out delta_deploy
 interval left of the dashed zero line. Right, as the paper's Figure 3: the defended
 update's (alpha_A, alpha_T) against the attack-targeted wedge rho_AT < threshold and the
 uniform-shrinkage diagonal.
+
+With matplotlib installed (`accard[plots]`) this is the audit figures' own drawing
+(render.figures.card_figure: labels placed where they fit, a legend); without it, the plain
+drawing below (pure Python, the same bytes everywhere: the golden renderings pin it).
+Neither has an XML prolog, so the HTML card inlines either.
 """
 
 from __future__ import annotations
@@ -14,7 +19,31 @@ from typing import Any
 
 from ..diagnostics import DIAGNOSTICS
 
-WIDTH, HEIGHT, PANEL, MARGIN = 760, 380, 300, 50
+WIDTH, HEIGHT, PANEL, MARGIN = 790, 380, 300, 50
+LABEL_CHARS, TITLE_CHARS = 44, 90
+
+
+def render(card: dict[str, Any]) -> str:
+    """The card's figure: matplotlib's when it is installed, else the plain one."""
+    if not matplotlib_installed():
+        return plain(card)
+    from .figures import card_figure
+
+    drawing = card_figure(card, fmt="svg").decode("utf-8")
+    return drawing[drawing.index("<svg") :]
+
+
+def matplotlib_installed() -> bool:
+    try:
+        import matplotlib  # noqa: F401 - only whether it imports
+    except ImportError:
+        return False
+    return True
+
+
+def _clip(text: str, limit: int) -> str:
+    """Text the plain drawing has room for: at most `limit` characters (else an ellipsis)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Axes:
@@ -114,7 +143,7 @@ def _reduction_panel(card: dict[str, Any]) -> list[str]:
         parts.append(
             f'<circle cx="{axes.x(interval["estimate"]):.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
         )
-        label = name + (f" — {status}" if status else "")
+        label = _clip(name + (f" — {status}" if status else ""), LABEL_CHARS)
         parts.append(
             f'<text x="{axes.left + 4}" y="{y - 7:.1f}" fill="{colour}">{escape(label)}</text>'
         )
@@ -142,8 +171,11 @@ def _signature_panel(card: dict[str, Any]) -> list[str]:
     x, y = axes.x(mechanism["alpha_a"]), axes.y(mechanism["alpha_t"])
     colour = STATUS_COLOURS[mechanism["status"]]
     parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}"/>')
+    side = 'text-anchor="end" ' if x > axes.x(top) - 110 else ""
+    shift = -7 if side else 7
     parts.append(
-        f'<text x="{x + 7:.1f}" y="{y - 7:.1f}">{escape(str(mechanism["measured"]))}</text>'
+        f'<text {side}x="{x + shift:.1f}" y="{y - 7:.1f}">'
+        f"{escape(str(mechanism['measured']))}</text>"
     )
     parts.append(
         f'<text x="{axes.x(top) - 4:.1f}" y="{axes.y(0) - 8:.1f}" text-anchor="end" '
@@ -152,7 +184,8 @@ def _signature_panel(card: dict[str, Any]) -> list[str]:
     return parts
 
 
-def render(card: dict[str, Any]) -> str:
+def plain(card: dict[str, Any]) -> str:
+    """The pure-Python drawing (no matplotlib)."""
     claim, verdict = card["claim"], card["verdict"]["strict"]
     title = (
         f"{claim['defense']} — claims {claim['mechanism_claimed']} — strict "
@@ -163,5 +196,5 @@ def render(card: dict[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 40}" '
         f'font-family="sans-serif" font-size="12"><rect width="100%" height="100%" '
         f'fill="white"/><text x="{MARGIN}" y="24" font-size="14" font-weight="bold">'
-        f"{escape(title)}</text>" + "".join(body) + "</svg>"
+        f"{escape(_clip(title, TITLE_CHARS))}</text>" + "".join(body) + "</svg>"
     )

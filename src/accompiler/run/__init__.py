@@ -13,7 +13,7 @@ from ..diagnostics import DIAGNOSTICS, RunContext
 from ..files import read_verified
 from ..plan import Plan
 from ..problems import Problem, SpecError
-from .datasets import bootstrap_dataset, load_tables, subject_overlap
+from .datasets import bootstrap_dataset, load_tables, subject_overlap, work_budget
 
 
 def run_plan(
@@ -37,6 +37,7 @@ def run_plan(
 
     tables, problems = load_tables(plan, read, step)
     problems += subject_overlap(plan, tables)
+    problems += work_budget(plan, tables)
     prepared, prepare_problems = _prepare(plan, read, step)
     problems += prepare_problems
     if any(p.is_error for p in problems):

@@ -78,6 +78,32 @@ def _mapping_spans(plan: Plan, data: DataSet) -> dict[str, Span]:
     return spans
 
 
+MAX_DRAWS = 5 * 10**9
+"""Cluster draws (resamples x clusters, summed over the data sets) a claim may ask for:
+250,000 questions at B = 5,000 is 1.25e9; past this a run takes longer than any review."""
+
+
+def work_budget(plan: Plan, tables: Tables) -> list[Problem]:
+    """A problem at the `resamples` setting when the claim asks for more bootstrap work than
+    MAX_DRAWS allows (checked before any resample is drawn)."""
+    resamples = plan.claim.settings.resamples
+    clusters = [len(table.question_ids) for _data, table in tables.values()]
+    draws = resamples * sum(clusters)
+    if draws <= MAX_DRAWS:
+        return []
+    field = "claim.settings.resamples"
+    return [
+        Problem(
+            f"`resamples` {resamples:,} x {sum(clusters):,} question clusters "
+            f"({len(clusters)} data set{'s' if len(clusters) != 1 else ''}) is {draws:.2g} "
+            f"cluster draws; the limit is {MAX_DRAWS:.0g}",
+            plan.claim.spans.get(field) or plan.claim.spans.get("claim.settings"),
+            "lower `resamples` (5,000 is the paper's) or split the claim",
+            field,
+        )
+    ]
+
+
 def bootstrap_dataset(data: DataSet, table: ClusterTable, settings: Settings) -> DataSetResult:
     """The data set's intervals; a data set of fewer than 2 clusters is degenerate."""
     if len(table.question_ids) < 2:

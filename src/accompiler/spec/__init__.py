@@ -6,24 +6,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import CAPS, InputError, read_confined
 from ..problems import Problem, SpecError
 from ..span import Span
 from . import dsl
 from .ast import Mapping
 
-MAX_SPEC_BYTES = 1 << 20
+MAX_SPEC_BYTES = CAPS["spec"]
 SPEC_SUFFIXES = (".ac", ".yaml", ".yml")
 
 
 def read_spec_text(path: Path, display: str) -> str:
-    """The spec's text; too large or not UTF-8 is a problem (a BOM is not part of the spec)."""
-    size = path.stat().st_size
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(
-            [Problem(f"the spec is {size} bytes; the limit is 1 MiB", Span(display, 1))]
-        )
+    """The spec's text, read through files.py as any input (a regular file inside its own
+    folder, at most 1 MiB); not UTF-8 is a problem (a BOM is not part of the spec)."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        data = read_confined(path.parent, path.name, MAX_SPEC_BYTES, "spec").data
+    except InputError as error:
+        summary = f"the spec `{path.name}` {error.summary}".replace(
+            "the spec's folder", "its folder"
+        )
+        raise SpecError([Problem(summary, Span(display, 0), error.detail)]) from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         problem = Problem(f"the spec is not UTF-8 text ({error.reason})", Span(display, 1))
         raise SpecError([problem]) from None

@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from .._resources import grammar_path
 from ..problems import Problem
 from ..span import Span
-from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value
+from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value, integer
 
 MAX_DEPTH = 16
 
@@ -133,7 +133,7 @@ class _ToAst(Transformer[Token, tuple[Statement, ...]]):
         token = children[0]
         text = str(token)
         is_int = text.lstrip("+-").isdigit()
-        number: int | float = int(text) if is_int else float(text)
+        number: int | float = integer(text) if is_int else float(text)
         return Value(number, "number", text, _span(self.file, token))
 
     def word(self, children: list[Token]) -> Value:
@@ -295,6 +295,16 @@ SIGNATURES: dict[tuple[str, str], Signature] = {
     ("adapters", "undefended"): Signature(("path",), "optional"),
     ("adapters", "defended"): Signature(("path",), "optional"),
     ("adapters", "reference"): Signature(("path",), "optional"),
+    # The audit file (accompiler.audit): many claims in one statement; a matrix's `claim`
+    # block is a claim template, read with the claim's own signatures.
+    ("", "audit"): Signature(("title",), "yes"),
+    ("audit", "settings"): _BLOCK,
+    ("audit", "cell"): Signature(("spec",), "optional"),
+    ("audit", "cells"): Signature(("pattern",), "optional"),
+    ("audit", "matrix"): Signature(("name",), "yes"),
+    ("cell", "params"): _BLOCK,
+    ("matrix", "axes"): _BLOCK,
+    ("matrix", "claim"): Signature(("title",), "yes"),
 }
 
 

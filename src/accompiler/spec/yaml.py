@@ -8,7 +8,7 @@ import yaml
 
 from ..problems import Problem
 from ..span import Span
-from .ast import Key, Mapping, Node, Scalar, Sequence
+from .ast import Key, Mapping, Node, Scalar, Sequence, bounded, integer
 
 MAX_DEPTH = 16
 MAX_NODES = 20_000
@@ -19,8 +19,35 @@ class _Limits:
         self.seen: set[int] = set()
 
 
+def _too_many_nodes(text: str, file: str) -> Problem | None:
+    """A spec of more than MAX_NODES nodes, found by counting parser events (libyaml's when
+    it is installed) before anything is composed: composing 1 MiB of tiny nodes in pure
+    Python takes longer than any spec deserves."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    nodes = 0
+    node_events = (
+        yaml.ScalarEvent,
+        yaml.AliasEvent,
+        yaml.MappingStartEvent,
+        yaml.SequenceStartEvent,
+    )
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            nodes += isinstance(event, node_events)
+            if nodes > MAX_NODES:
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                span = Span(file, line)  # no column: the line may be 1 MiB long
+                return Problem(f"the spec has more than {MAX_NODES:,} YAML nodes", span)
+    except yaml.YAMLError:
+        return None  # composing reports it, located
+    return None
+
+
 def parse_tree(text: str, file: str) -> tuple[Mapping | None, list[Problem]]:
     """Compose YAML safely (no tags, no aliases) into the config tree."""
+    too_many = _too_many_nodes(text, file)
+    if too_many is not None:
+        return None, [too_many]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -102,5 +129,12 @@ def _scalar(node: yaml.Node, span: Span, problems: list[Problem]) -> Scalar:
     if kind is None:
         problems.append(Problem(f"unsupported YAML tag `{node.tag}`", span, "use plain values"))
         return Scalar(None, "null", span)
-    value: Any = yaml.SafeLoader(" ").construct_object(node) if kind != "string" else node.value
+    if kind == "string":
+        return Scalar(node.value, kind, span)
+    try:
+        value: Any = yaml.SafeLoader(" ").construct_object(node)
+    except ValueError:  # a decimal integer of more than 4,300 digits
+        value = integer(str(node.value).replace("_", ""))
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = bounded(value)
     return Scalar(value, kind, span)

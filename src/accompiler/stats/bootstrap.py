@@ -19,18 +19,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from ..protocol import CELLS
-from .intervals import BootstrapResult, Interval
+from .intervals import CELL_NAMES, CONTRASTS, BootstrapResult, Interval
 from .tdist import t_quantile
 
-CONTRASTS: dict[str, tuple[float, float, float, float]] = {
-    "installed_gap": (1, -1, 0, 0),
-    "defended_gap": (0, 0, 1, -1),
-    "delta_gap": (-1, 1, 1, -1),
-    "delta_deploy": (-1, 0, 1, 0),
-}
-# Each cell accuracy has an interval of its own, named after its cell.
-CELL_NAMES = {f"accuracy.{arm}.{condition}": (arm, condition) for arm, condition in CELLS}
 _BATCH_ELEMENTS = 1 << 17
 """Draws per batch (1 MiB of int64), at least _MIN_BATCH_ROWS resamples: measured faster
 than larger batches (they stay in cache) and than single resamples of a large table (each

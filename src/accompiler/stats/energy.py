@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..canonical import round_numbers
+
 # Energies at or below this fraction of the update's total energy count as none at all: the
 # outside energy is total - inside, exact only to about 1e-14 of the total.
 ZERO_ENERGY = 1e-10
@@ -61,7 +63,9 @@ def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
             "the undefended update has no energy outside "
             "the reference attack subspace, so alpha_A is undefined",
         )
-    alpha_t, alpha_a = math.sqrt(in_d / in_u), math.sqrt(out_d / out_u)
+    # The card records 12 significant digits; the class is decided on those very numbers.
+    alpha_t = round_numbers(math.sqrt(in_d / in_u))
+    alpha_a = round_numbers(math.sqrt(out_d / out_u))
     if in_d + out_d <= ZERO_ENERGY * total_u:
         return Signature(
             0.0,
@@ -72,16 +76,28 @@ def classify(modules: list[ModuleEnergy], rho_threshold: float) -> Signature:
             "update was removed uniformly (rho_AT undefined; coded shrinkage)",
         )
     if alpha_a == 0:
-        measured = "shrinkage" if alpha_t < 1 else "none"
         return Signature(
             alpha_t,
             alpha_a,
             None,
-            measured,
+            measured_class(alpha_t, alpha_a, None, rho_threshold),
             "alpha_A is 0, so rho_AT is infinite (not attack-targeted)",
         )
-    rho = alpha_t / alpha_a
-    measured = (
-        "attack_targeted" if rho < rho_threshold else ("shrinkage" if alpha_t < 1 else "none")
+    rho = round_numbers(math.sqrt(in_d / in_u) / math.sqrt(out_d / out_u))
+    return Signature(
+        alpha_t, alpha_a, rho, measured_class(alpha_t, alpha_a, rho, rho_threshold), ""
     )
-    return Signature(alpha_t, alpha_a, rho, measured, "")
+
+
+def measured_class(
+    alpha_t: float | None, alpha_a: float | None, rho_at: float | None, rho_threshold: float
+) -> str | None:
+    """PROTOCOL's class of a signature: `attack_targeted` if rho_AT < the threshold, else
+    `shrinkage` if alpha_T < 1, else `none`; an undefined alpha is no class (None) and an
+    undefined rho_AT (alpha_A = 0: a zero update, or one kept only inside) is never
+    attack-targeted."""
+    if alpha_t is None or alpha_a is None:
+        return None
+    if rho_at is not None and rho_at < rho_threshold:
+        return "attack_targeted"
+    return "shrinkage" if alpha_t < 1 else "none"

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..protocol import CELLS
+
+# Every statistic of a data set is a linear contrast of its four cell accuracies, in the
+# order of protocol.CELLS: (undefended, deploy), (undefended, eval), (defended, deploy),
+# (defended, eval).
+CONTRASTS: dict[str, tuple[float, float, float, float]] = {
+    "installed_gap": (1, -1, 0, 0),
+    "defended_gap": (0, 0, 1, -1),
+    "delta_gap": (-1, 1, 1, -1),
+    "delta_deploy": (-1, 0, 1, 0),
+}
+# Each cell accuracy has an interval of its own, named after its cell.
+CELL_NAMES = {f"accuracy.{arm}.{condition}": (arm, condition) for arm, condition in CELLS}
+
 
 @dataclass(frozen=True)
 class Interval:

@@ -53,13 +53,19 @@ def _sqrt_psd(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def reference_subspace(
-    b: NDArray[np.float64], a: NDArray[np.float64], rtol: float | None = None
+    b: NDArray[np.float64],
+    a: NDArray[np.float64],
+    rtol: float | None = None,
+    gram_a: NDArray[np.float64] | None = None,
+    gram_b: NDArray[np.float64] | None = None,
 ) -> Subspace:
-    """The reference's column space at its numerical rank (singular values > rtol * max)."""
+    """The reference's column space at its numerical rank (singular values > rtol * max).
+    `gram_a` = A A^T and `gram_b` = B^T B, when the caller has them already."""
     if rtol is None:
         rtol = rank_tolerance((b.shape[0], a.shape[1]), b.shape[1], float(np.finfo(np.float64).eps))
-    root = _sqrt_psd(a @ a.T)
-    values, vectors = np.linalg.eigh(root @ (b.T @ b) @ root)  # singular values of B A, squared
+    root = _sqrt_psd(a @ a.T if gram_a is None else gram_a)
+    gram_b = b.T @ b if gram_b is None else gram_b
+    values, vectors = np.linalg.eigh(root @ gram_b @ root)  # singular values of B A, squared
     singular = np.sqrt(np.clip(values, 0, None))
     if singular.size == 0 or singular[-1] == 0:
         return Subspace(b, np.zeros((0, b.shape[1])))
@@ -77,19 +83,30 @@ def reference_basis(
 
 
 def split_energy(
-    subspace: Subspace, b: NDArray[np.float64], a: NDArray[np.float64], scale: float
+    subspace: Subspace,
+    b: NDArray[np.float64],
+    a: NDArray[np.float64],
+    scale: float,
+    gram_a: NDArray[np.float64] | None = None,
+    gram_b: NDArray[np.float64] | None = None,
+    cross: NDArray[np.float64] | None = None,
 ) -> tuple[float, float]:
-    """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra."""
-    gram = a @ a.T
-    projected = subspace.whitener @ (subspace.b.T @ b)
+    """(||P_T dW||^2, ||P_perp dW||^2) for dW = scale * b @ a, in r x r algebra (A A^T,
+    B^T B and B_R^T B passed in when the caller has them)."""
+    gram = a @ a.T if gram_a is None else gram_a
+    projected = subspace.whitener @ (subspace.b.T @ b if cross is None else cross)
     s2 = scale * scale
     inside = s2 * float(np.sum((projected @ gram) * projected))
-    total = s2 * float(np.sum((b.T @ b) * gram))
+    total = s2 * float(np.sum((b.T @ b if gram_b is None else gram_b) * gram))
     return inside, max(total - inside, 0.0)
 
 
 def safelora_cosine(
-    v: NDArray[np.float64], b: NDArray[np.float64], a: NDArray[np.float64]
+    v: NDArray[np.float64],
+    b: NDArray[np.float64],
+    a: NDArray[np.float64],
+    gram_a: NDArray[np.float64] | None = None,
+    gram_b: NDArray[np.float64] | None = None,
 ) -> float | None:
     """SafeLoRA's statistic: cos(C B A, B A) with C = V V^T / ||V||_F (Hsu et al. 2024).
 
@@ -98,11 +115,11 @@ def safelora_cosine(
     against A A^T. None when V or the update is zero (the cosine is undefined).
     """
     norm_v = float(np.linalg.norm(v))
-    gram = a @ a.T
+    gram = a @ a.T if gram_a is None else gram_a
     moved = v @ (v.T @ b) / norm_v if norm_v > 0 else np.zeros_like(b)
     inner = float(np.sum((moved.T @ b) * gram))
     moved_norm = float(np.sum((moved.T @ moved) * gram))
-    update_norm = float(np.sum((b.T @ b) * gram))
+    update_norm = float(np.sum((b.T @ b if gram_b is None else gram_b) * gram))
     if moved_norm <= 0 or update_norm <= 0:
         return None
     return inner / math.sqrt(moved_norm * update_norm)

@@ -1,4 +1,4 @@
-"""Card x Card -> the changes a reader cares about between two revisions of a claim."""
+"""Card x Card -> every differing field, unclassified: what `accard reproduce` lists."""
 
 from __future__ import annotations
 
