@@ -33,7 +33,9 @@ class RecordFormat:
     fields: Mapping[str, str]
     """Where each canonical field lives in a row (dotted paths), unless the claim says."""
     read: Callable[[bytes, str], Iterator[Row]]
-    """(file bytes, lower-case suffix) -> (row id, row) pairs."""
+    """(file bytes, lower-case suffix) -> (row id, row) pairs, for probing a file's first
+    rows (`accard init`, a problem's "the file has"); Parquet yields its first 50 only.
+    Tables are built from `columns`."""
     columns: Callable[[bytes, str, Paths], FileColumns]
     """(file bytes, lower-case suffix, the paths to read) -> the file as columns."""
     text_scores: Mapping[str, float] = field(default_factory=dict)
