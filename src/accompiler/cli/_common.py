@@ -76,8 +76,12 @@ def parse_assignments(values: tuple[str, ...]) -> tuple[dict[str, Any], dict[str
     overrides: dict[str, Any] = {}
     names: dict[str, str] = {}
     for text in values:
-        name, _, raw = text.partition("=")
+        name, equals, raw = text.partition("=")
         name = name.strip()
+        if not equals or not name:
+            raise click.BadParameter(
+                f"`{text}` is not NAME=VALUE (e.g. --set tau_fresh=0.6)", param_hint="--set"
+            )
         overrides[name] = _number(raw.strip())
         names[name] = f"--set {name}"
     return overrides, names
