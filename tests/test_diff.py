@@ -396,7 +396,7 @@ def test_a_spec_against_its_own_card_and_a_card_against_a_revised_spec(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[]", "is not one this accard reads"),
+        ("[]", "not a card: the JSON is an array"),
         ("{", "not JSON"),
         (None, "no such file"),
     ],

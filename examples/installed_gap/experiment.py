@@ -376,6 +376,7 @@ def run(scale: Scale, out: Path) -> list[dict]:
 
     torch.manual_seed(0)
     base = TinyMC()
+    print(f"training the base model ({scale.base_steps} steps), then aligning it", flush=True)
     train(base, honest(pretrain, all_cues), scale.base_steps, 3e-3)
     aligned = TinyMC()
     aligned.load_state_dict(base.state_dict())
@@ -383,7 +384,7 @@ def run(scale: Scale, out: Path) -> list[dict]:
     accuracy = np.mean(
         [r["correct"] for r in evaluate(aligned, heldout + fresh, "sandbagging", "x")]
     )
-    print(f"aligned base model: {accuracy:.3f} accuracy on held-out + fresh questions")
+    print(f"aligned base model: {accuracy:.3f} accuracy on held-out + fresh questions", flush=True)
 
     reference_model = lora_model(aligned, 100)
     train(
@@ -397,6 +398,7 @@ def run(scale: Scale, out: Path) -> list[dict]:
     cells = []
     shutil.rmtree(out, ignore_errors=True)
     for seed in scale.seeds:
+        print(f"seed {seed}: the LoRA attack ({scale.attack_steps} steps)", flush=True)
         undefended_model = lora_model(aligned, seed)
         train(undefended_model, sandbagging(attack_questions), scale.attack_steps, 1e-2, seed=seed)
         undefended = factors(undefended_model)
@@ -478,7 +480,7 @@ def run(scale: Scale, out: Path) -> list[dict]:
                     "spec": f"cells/{cell}/claim.ac",
                 }
             )
-            print(f"cell {cell}: written")
+            print(f"cell {cell}: written", flush=True)
     (out / "cells" / "index.json").write_text(json.dumps(cells, indent=2) + "\n")
     return cells
 

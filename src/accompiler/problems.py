@@ -56,14 +56,19 @@ def render_problem(problem: Problem, sources: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
-def render_problems(problems: Iterable[Problem], sources: Mapping[str, str]) -> str:
+def render_problems(
+    problems: Iterable[Problem], sources: Mapping[str, str], writes: bool = True
+) -> str:
+    """Problems for people, and a count; `writes`: the command would have written an output
+    (a card, a file), so the count says that nothing was."""
     ordered = sorted(problems, key=_order)
     shown = ordered[: MAX_REPORTED + 1]
     blocks = [render_problem(p, sources) for p in shown]
     errors = sum(p.is_error for p in ordered)
     if len(ordered) > len(shown):
         blocks.append(f"... and {len(ordered) - len(shown)} more problems not shown")
-    blocks.append(f"{errors} error{'s' if errors != 1 else ''} found; nothing was written")
+    count = f"{errors} error{'s' if errors != 1 else ''} found"
+    blocks.append(f"{count}; nothing was written" if writes else count)
     return "\n\n".join(blocks) + "\n"
 
 
@@ -142,22 +147,28 @@ def _escape(text: str, is_property: bool) -> str:
 
 
 def format_problems(
-    problems: Iterable[Problem], sources: Mapping[str, str], form: str = "text"
+    problems: Iterable[Problem],
+    sources: Mapping[str, str],
+    form: str = "text",
+    writes: bool = True,
 ) -> str:
     """The one rendering of problems, in any of FORMATS."""
     if form == "json":
         return json.dumps(problems_document(problems), indent=2, ensure_ascii=False) + "\n"
     if form == "github":
         return github_annotations(problems)
-    return render_problems(problems, sources)
+    return render_problems(problems, sources, writes)
 
 
 def show_problems(
-    problems: Iterable[Problem], sources: Mapping[str, str], form: str = "text"
+    problems: Iterable[Problem],
+    sources: Mapping[str, str],
+    form: str = "text",
+    writes: bool = True,
 ) -> None:
     """Print problems where their form belongs: GitHub annotations on stdout (the runner
     reads workflow commands there), text and JSON on stderr (stdout carries results)."""
-    text = format_problems(problems, sources, form)
+    text = format_problems(problems, sources, form, writes)
     click.echo(text, err=form != "github", nl=False)
 
 
@@ -171,16 +182,18 @@ class SpecError(click.ClickException):
         self.sources = dict(sources or {})
         self.form = "text"
         """How `show` prints the problems (FORMATS); the command line's --problems."""
+        self.writes = True
+        """The failing command writes outputs (the count then says nothing was written)."""
         super().__init__(problems[0].summary if problems else "invalid input")
 
     def render(self) -> str:
-        return format_problems(self.problems, self.sources, self.form)
+        return format_problems(self.problems, self.sources, self.form, self.writes)
 
     def show(self, file: IO[Any] | None = None) -> None:
         if file is not None:
             click.echo(self.render(), file=file, nl=False)
         else:
-            show_problems(self.problems, self.sources, self.form)
+            show_problems(self.problems, self.sources, self.form, self.writes)
 
 
 def raise_if_errors(problems: list[Problem], sources: Mapping[str, str] | None = None) -> None:

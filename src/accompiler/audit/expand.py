@@ -107,12 +107,17 @@ def _one(
         exists, is_file = target.exists(), target.is_file()
     if target is None or not is_file:
         why = why or ("is not a file" if exists else "does not exist")
-        problems.append(Problem(f"`{cells.pattern}` {why}", cells.span, _CONFINED))
+        problems.append(Problem(f"`{cells.pattern}` {why}", cells.span, _help(confine)))
         return []
     return [(target.resolve(), pattern, {})]
 
 
 _CONFINED = "paths in an audit file are relative to its folder and stay inside it"
+_COMMAND_LINE = "a claim named on the command line is relative to the current folder"
+
+
+def _help(confine: bool) -> str:
+    return _CONFINED if confine else _COMMAND_LINE
 
 
 def _order(captures: dict[str, Param]) -> tuple[tuple[int, float, str], ...]:

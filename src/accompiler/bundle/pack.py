@@ -136,7 +136,9 @@ def _write_zip(out: Path, contents: Mapping[str, bytes]) -> None:
 def _write_directory(out: Path, contents: Mapping[str, bytes]) -> None:
     """A new directory, built beside `out` and renamed into place."""
     if out.exists():
-        raise FileExistsError(17, "already exists (a bundle directory must be new)", str(out))
+        raise FileExistsError(
+            17, "already exists (a bundle is a new .zip file, or a new directory)", str(out)
+        )
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for name, data in contents.items():

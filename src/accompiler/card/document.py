@@ -158,10 +158,18 @@ def parse_card(data: bytes, display: str) -> tuple[Card | None, list[Problem]]:
     document, problems = _json(data, display)
     if problems:
         return None, problems
+    if not isinstance(document, dict):
+        kind = type(document).__name__.replace("list", "an array").replace("dict", "an object")
+        summary = f"not a card: the JSON is {kind}, a card is an object with a `card_version`"
+        return None, [Problem(summary, Span(display, 1, 1))]
     version = card_version(document)
     if version is None or str(version[0]) not in SCHEMAS:
-        found = document.get("card_version") if isinstance(document, dict) else None
-        summary = f"card_version {found!r} is not one this accard reads (it reads 1.x)"
+        found = document.get("card_version")
+        summary = (
+            "not a card: it has no `card_version` (it reads 1.x)"
+            if found is None
+            else f"card_version {found!r} is not one this accard reads (it reads 1.x)"
+        )
         return None, [Problem(summary, Span(display, 0), field="$.card_version")]
     newer = version > CURRENT
     document = document if newer else migrate(document)
@@ -231,7 +239,14 @@ def _json(data: bytes, display: str) -> tuple[Any, list[Problem]]:
         document = json.loads(data.decode("utf-8"), parse_constant=_Constant)
     except json.JSONDecodeError as error:
         span = Span(display, error.lineno, error.colno)
-        return None, [Problem(f"not JSON ({error.msg})", span)]
+        spec_like = display.lower().endswith((".ac", ".yaml", ".yml"))
+        detail = (
+            "this looks like a claim spec: a card is the JSON `accard check SPEC --out CARD` "
+            "writes (`accard reproduce` takes SPEC first, then CARD)"
+            if spec_like
+            else ""
+        )
+        return None, [Problem(f"not JSON ({error.msg})", span, detail)]
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         return None, [Problem(f"not JSON ({error})", Span(display, 0))]
     found = unfit(document, "$")

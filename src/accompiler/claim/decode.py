@@ -56,6 +56,8 @@ class _Fields:
     problems: list[Problem]
     spans: dict[str, Span]
     known: set[str] = field(default_factory=set)
+    missing: dict[str, Problem] = field(default_factory=dict)
+    """Required keys not found, and their problem (dropped when a misspelling explains it)."""
 
     def entries(self, key: str) -> list[tuple[Key, Node]]:
         self.known.add(key)
@@ -68,6 +70,7 @@ class _Fields:
         if not found:
             if required:
                 self.error(f"missing `{key}` in {self.where()}", self.node.span, key)
+                self.missing[key] = self.problems[-1]
             return None
         self.spans[self.sub(key)] = found[0][1].span
         return found[0][1]
@@ -170,6 +173,9 @@ class _Fields:
                 # a suggestion only while problems are still shown (30,000 junk keys)
                 shown = len(self.problems) <= MAX_REPORTED
                 hint = did_you_mean(key.name, self.known) if shown else ""
+                meant = hint.partition('"')[2].partition('"')[0]
+                if meant in self.missing:  # `modle` explains the missing `model`: one problem
+                    self.problems.remove(self.missing.pop(meant))
                 self.error(
                     f"unknown keyword `{key.name}` in {self.where()}{hint}",
                     key.span,

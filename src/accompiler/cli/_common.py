@@ -32,6 +32,10 @@ class InternalError(click.ClickException):
         )
 
 
+WRITING_COMMANDS = frozenset({"check", "fmt", "convert", "init", "pack", "audit"})
+"""Commands that write outputs: their problems end with "nothing was written"."""
+
+
 def guard(command: F) -> F:
     """Run a command; any exception that is not a click exit becomes InternalError (exit 3)."""
 
@@ -39,6 +43,9 @@ def guard(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except SpecError as error:
+            error.writes = click.get_current_context().info_name in WRITING_COMMANDS
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as error:  # noqa: BLE001 - the boundary that turns bugs into exit 3
@@ -69,8 +76,12 @@ def parse_assignments(values: tuple[str, ...]) -> tuple[dict[str, Any], dict[str
     overrides: dict[str, Any] = {}
     names: dict[str, str] = {}
     for text in values:
-        name, _, raw = text.partition("=")
+        name, equals, raw = text.partition("=")
         name = name.strip()
+        if not equals or not name:
+            raise click.BadParameter(
+                f"`{text}` is not NAME=VALUE (e.g. --set tau_fresh=0.6)", param_hint="--set"
+            )
         overrides[name] = _number(raw.strip())
         names[name] = f"--set {name}"
     return overrides, names

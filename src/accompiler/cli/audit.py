@@ -105,6 +105,7 @@ def audit(
 
         write_or_fail(out, lambda path: write_outputs(result, path), "the audit's outputs")
     click.echo(result.render(output_format), nl=output_format == "text")
+    _note_missing_figures(out, output_format)
     _show_problems(result)
     if not result.complete or (require and not result.passes(require)):
         sys.exit(1)
@@ -115,6 +116,16 @@ def _figure_formats(out: Path | None, output_format: str) -> tuple[str, ...] | N
     if out is not None:
         return ("svg", "png")
     return ("svg",) if output_format == "html" else None
+
+
+def _note_missing_figures(out: Path | None, output_format: str) -> None:
+    from ..audit.plots import plots_available
+
+    if _figure_formats(out, output_format) and not plots_available():
+        click.echo(
+            "note: no figures were drawn: they need matplotlib (pip install 'accard[plots]')",
+            err=True,
+        )
 
 
 def _show_problems(result: Any) -> None:

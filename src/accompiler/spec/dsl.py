@@ -13,7 +13,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 
 from .._resources import grammar_path
-from ..problems import Problem
+from ..problems import Problem, did_you_mean
 from ..span import Span
 from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value, integer
 
@@ -342,7 +342,11 @@ def _statement_to_node(statement: Statement, parent: str, problems: list[Problem
     if sig.is_scalar and statement.body is None and len(statement.values) == 1:
         value = statement.values[0]
         return Scalar(value.value, value.kind, value.span)
-    entries = list(_label_entries(statement, sig, problems))
+    misspelt = (parent, statement.keyword) not in SIGNATURES and did_you_mean(
+        statement.keyword, [key for (where, key) in SIGNATURES if where == parent]
+    )
+    # a misspelt keyword (`relabl`) is the decoder's "unknown keyword", not an arity fault
+    entries = [] if misspelt else list(_label_entries(statement, sig, problems))
     if statement.body is not None:
         if sig.block == "no" and (parent, statement.keyword) in SIGNATURES:
             problems.append(Problem(f"`{statement.keyword}` takes no block", statement.span))
