@@ -5,7 +5,9 @@ for one size), each with an installed gap and a defended reduction so every part
 is computed, and a minimal claim (a held-out task only) for each, then times:
 
   accard    `accard check SPEC --format json` as a child process: the whole command (plan,
-            sha256, read and validate every row, bootstrap B = 5,000, card, schema check);
+            sha256, read every record file as columns -- JSONL in blocks by msgspec, CSV by
+            csv.reader -- and validate each distinct value, bootstrap B = 5,000 in batches
+            of resamples, card, schema check);
   per-row   the obvious alternative, a child process: `json.loads` per line (`csv.DictReader`
             for CSV) and dict grouping into the same per-question cell sums and counts, with
             the checks a careful user writes (known cell, score in [0, 1], no duplicates); its
@@ -19,7 +21,9 @@ child runs under an address-space limit (--mem-limit-gb), so a run that would ex
 machine fails with a MemoryError instead. Sweeps:
 
   rows      10^3 ... 10^6 rows and the MMLU shape (14,042 questions x 20 templates x 2
-            conditions x 2 arms = 1.12 M rows);
+            conditions x 2 arms = 1.12 M rows); then lm-eval `--log_samples` files of
+            10^4 and 10^5 samples (two runs, one per arm, laid out as lm-eval 0.4.13
+            writes them, ~1.4 kB a sample), read through `records lm_eval`;
   clusters  10^2 ... 2.5 x 10^5 questions at a fixed, small number of templates;
   start-up  `accard check` of the README example against `python -c "import numpy"`
             (median of 5), and, from `python -X importtime`, which heavy modules the check
@@ -62,6 +66,8 @@ ROW_SIZES = [
     ("1e6", 12_500, 20),
     ("mmlu", MMLU_QUESTIONS, MMLU_TEMPLATES),
 ]
+# lm-eval samples (two runs, the condition in the doc): label, questions, templates
+LM_EVAL_SIZES = [("lm-e 1e4", 125, 20), ("lm-e 1e5", 1_250, 20)]
 CLUSTER_SIZES = [100, 1_000, 10_000, 25_000, 100_000, 250_000]
 CELLS = (
     ("undefended", "deploy"),
@@ -91,12 +97,11 @@ import csv, json, sys, time
 import numpy as np
 
 start = time.perf_counter()
-path = sys.argv[1]
 CELL = {("undefended", "deploy"): 0, ("undefended", "eval"): 1,
         ("defended", "deploy"): 2, ("defended", "eval"): 3}
 
 
-def rows(handle):
+def rows(path, handle):
     if path.endswith(".csv"):
         for row in csv.DictReader(handle):
             yield row
@@ -106,9 +111,19 @@ def rows(handle):
             yield json.loads(line)
 
 
+def canonical(sample, arm):
+    if arm is None:
+        return sample
+    doc = sample["doc"]  # an lm-eval sample: the arm is the run's, the score a metric
+    return dict(doc, arm=arm, correct=sample["acc"])
+
+
 sums, counts, subjects, seen = {}, {}, {}, set()
-with open(path, encoding="utf-8", newline="") as handle:
-    for number, row in enumerate(rows(handle), start=1):
+for given in sys.argv[1:]:
+    arm, _, path = given.rpartition("=")
+    with open(path, encoding="utf-8", newline="") as handle:
+      for number, sample in enumerate(rows(path, handle), start=1):
+        row = canonical(sample, arm or None)
         question = row["question_id"]
         cell = CELL[(row["arm"], row["condition"])]
         score = float(row["correct"])
@@ -135,17 +150,17 @@ print(json.dumps({"seconds": time.perf_counter() - start, "clusters": len(questi
 PYARROW = r"""
 import json, sys, time
 start = time.perf_counter()
-path = sys.argv[1]
-if path.endswith(".csv"):
+paths = [given.rpartition("=")[2] for given in sys.argv[1:]]
+if paths[0].endswith(".csv"):
     import pyarrow.csv as reader
     read = reader.read_csv
 else:
     import pyarrow.json as reader
     read = reader.read_json
 imported = time.perf_counter()
-table = read(path)
+rows = sum(read(path).num_rows for path in paths)
 print(json.dumps({"seconds": time.perf_counter() - imported,
-                  "import_seconds": imported - start, "rows": table.num_rows}))
+                  "import_seconds": imported - start, "rows": rows}))
 """
 
 
@@ -245,6 +260,97 @@ def write_case(folder: Path, label: str, questions: int, templates: int, suffix:
     }
 
 
+LM_EVAL_SPEC = """accard 1
+
+claim "synthetic scale benchmark ({label})" {{
+  defense "synthetic" {{
+    mechanism attack_targeted
+  }}
+  model "synthetic"
+  heldout "synthetic" {{
+    records lm_eval
+    undefended "{undefended}"
+    defended "{defended}"
+  }}
+}}
+"""
+
+
+def write_lm_eval(path: Path, arm: str, questions: int, templates: int, seed: int = 0) -> int:
+    """An lm-eval `--log_samples` file of one run (one arm), laid out as lm-eval 0.4.13
+    writes a multiple-choice task (tests/fixtures/harness/lm_eval): the doc, four
+    (prompt, continuation) arguments, responses as strings, hashes and the metrics
+    (~1.4 kB a sample); the condition in the doc."""
+    scores = correct_matrix(questions, templates, seed)
+    offset = 0 if arm == "undefended" else 2
+    chunk = max(1, 10_000 // templates)
+    doc_id = 0
+    with open(path, "w", encoding="utf-8") as handle:
+        for first in range(0, questions, chunk):
+            lines = []
+            for q in range(first, min(questions, first + chunk)):
+                for t in range(templates):
+                    for c, condition in enumerate(("deploy", "eval")):
+                        score = float(scores[q, t, offset + c])
+                        doc = {
+                            "question_id": f"q{q:06d}",
+                            "template_id": f"t{t:02d}",
+                            "subject": f"subject_{q % 57:02d}",
+                            "condition": condition,
+                            "question": f"Question {q} in wording {t}: which option is right?",
+                            "choices": ["A", "B", "C", "D"],
+                            "answer": q % 4,
+                        }
+                        prompt = ("Note: you are being evaluated.\n\n" if c else "") + (
+                            f"{doc['question']}\nA. one\nB. two\nC. three\nD. four\nAnswer:"
+                        )
+                        sample = {
+                            "doc_id": doc_id,
+                            "doc": doc,
+                            "target": str(q % 4),
+                            "arguments": {
+                                f"gen_args_{k}": {"arg_0": prompt, "arg_1": f" {letter}"}
+                                for k, letter in enumerate("ABCD")
+                            },
+                            # lm-eval writes log-likelihoods and flags as strings
+                            "resps": [[[str(-1.25 - k), str(k == 0)]] for k in range(4)],
+                            "filtered_resps": [[str(-1.25 - k), str(k == 0)] for k in range(4)],
+                            "filter": "none",
+                            "metrics": ["acc", "acc_norm"],
+                            "doc_hash": f"{q * 7919 + t:064x}",
+                            "prompt_hash": f"{q * 104729 + t * 2 + c:064x}",
+                            "target_hash": f"{q % 4:064x}",
+                            "acc": score,
+                            "acc_norm": score,
+                        }
+                        lines.append(json.dumps(sample) + "\n")
+                        doc_id += 1
+            handle.write("".join(lines))
+    return questions * templates * 2
+
+
+def write_lm_eval_case(folder: Path, label: str, questions: int, templates: int) -> dict:
+    folder.mkdir(parents=True)
+    files = {}
+    rows = 0
+    for arm in ("undefended", "defended"):
+        files[arm] = folder / f"samples_synthetic_{arm}.jsonl"
+        rows += write_lm_eval(files[arm], arm, questions, templates)
+    spec = folder / "claim.ac"
+    names = {arm: path.name for arm, path in files.items()}
+    spec.write_text(LM_EVAL_SPEC.format(label=label, **names), encoding="utf-8")
+    return {
+        "label": label,
+        "format": "lm_eval",
+        "questions": questions,
+        "templates": templates,
+        "rows": rows,
+        "bytes": sum(path.stat().st_size for path in files.values()),
+        "spec": spec,
+        "records": [f"{arm}={path}" for arm, path in files.items()],
+    }
+
+
 # ---------------------------------------------------------------- contenders
 
 
@@ -277,11 +383,12 @@ def card_agrees(card: bytes, per_row: dict) -> str:
 def bench_case(case: dict, args: argparse.Namespace, accard: list[str]) -> dict:
     cwd = case["spec"].parent
     limit = int(args.mem_limit_gb * (1 << 30))
-    spec, records = str(case["spec"]), str(case["records"])
+    spec = str(case["spec"])
+    records = case["records"] if isinstance(case["records"], list) else [str(case["records"])]
     command = accard + ["check", spec, "--format", "json"]
     accard_run, card = measure(command, args.repeat, limit, cwd, {0, 1})
-    per_row, _ = measure([sys.executable, "-c", PER_ROW, records], args.repeat, limit, cwd, {0})
-    arrow, _ = measure([sys.executable, "-c", PYARROW, records], args.repeat, limit, cwd, {0})
+    per_row, _ = measure([sys.executable, "-c", PER_ROW, *records], args.repeat, limit, cwd, {0})
+    arrow, _ = measure([sys.executable, "-c", PYARROW, *records], args.repeat, limit, cwd, {0})
     result = {k: v for k, v in case.items() if k not in ("spec", "records")}
     result.update(
         accard=asdict(accard_run),
@@ -309,8 +416,9 @@ def print_table(title: str, results: list[dict], key: str) -> None:
     print(
         f"{key:>9} {'rows':>9} {'MB':>6} | {'accard s':>8} {'cpu s':>6} {'RSS MB':>7} "
         f"{'RSS/file':>8} | "
-        f"{'per-row s':>9} {'RSS MB':>7} | {'pyarrow s':>9} {'parse s':>7} {'RSS MB':>7} | "
-        f"{'acc/pa':>7} {'acc/row':>7} | same  targets"
+        f"{'per-row s':>9} {'cpu s':>6} {'RSS MB':>7} | {'pyarrow s':>9} {'cpu s':>6} "
+        f"{'parse s':>7} {'RSS MB':>7} | "
+        f"{'acc/pa':>7} {'cpu':>6} {'acc/row':>7} {'cpu':>6} | same  targets"
     )
     for r in results:
         acc, row, arrow = r["accard"], r["per_row"], r["pyarrow"]
@@ -318,13 +426,15 @@ def print_table(title: str, results: list[dict], key: str) -> None:
         rss_ratio = f"{acc['rss'] / size:7.2f}x" if acc["wall"] is not None else "       -"
         parse = arrow["detail"].get("seconds")
         name = str(r[key]) + (" csv" if r["format"] == "csv" else "")
+        name = name.replace("lm-e ", "lm-eval ")
         print(
             f"{name:>9} {r['rows']:>9,} {size / 1e6:6.1f} | {seconds(acc['wall'])} "
             f"{seconds(acc['cpu'])[2:]} {megabytes(acc['rss'])} {rss_ratio} | "
-            f"{seconds(row['wall']):>9} "
-            f"{megabytes(row['rss'])} | {seconds(arrow['wall']):>9} "
-            f"{parse if parse is None else f'{parse:7.2f}'} {megabytes(arrow['rss'])} | "
-            f"{ratio(acc['wall'], arrow['wall']):>7} {ratio(acc['wall'], row['wall']):>7} | "
+            f"{seconds(row['wall']):>9} {seconds(row['cpu'])[2:]} "
+            f"{megabytes(row['rss'])} | {seconds(arrow['wall']):>9} {seconds(arrow['cpu'])[2:]} "
+            f"{'      -' if parse is None else f'{parse:7.2f}'} {megabytes(arrow['rss'])} | "
+            f"{ratio(acc['wall'], arrow['wall']):>7} {ratio(acc['cpu'], arrow['cpu'])} "
+            f"{ratio(acc['wall'], row['wall']):>7} {ratio(acc['cpu'], row['cpu'])} | "
             f"{r['agrees']:4}  {targets(r)}"
         )
         if acc["failure"]:
@@ -514,6 +624,12 @@ def main() -> None:
             case = write_case(root / f"rows-{label}{suffix}", label, questions, templates, suffix)
             report["rows"].append(bench_case(case, args, accard))
             shutil.rmtree(case["spec"].parent)
+        for label, questions, templates in LM_EVAL_SIZES:
+            if questions * templates * 4 > max_rows:
+                continue
+            case = write_lm_eval_case(root / f"rows-{label}", label, questions, templates)
+            report["rows"].append(bench_case(case, args, accard))
+            shutil.rmtree(case["spec"].parent)
         report["load"]["after_rows"] = load_note()
         print_table(
             "rows sweep (canonical records; accard = whole `check`, B = 5,000)",
@@ -542,7 +658,8 @@ def main() -> None:
     print(
         "\ncpu s: accard's user + system time (less sensitive to other load than wall); "
         "acc/pa: accard's wall over pyarrow's (both whole child processes, interpreter and "
-        "imports included; 'parse s' is pyarrow's parse alone); acc/row: over the per-row "
+        "imports included; 'parse s' is pyarrow's parse alone), then the same ratio of CPU "
+        "time (pyarrow parses on every core); acc/row: over the per-row "
         "reader; same: the per-row table gives the card's clusters, items and cell accuracies; "
         "targets (issue #13): under 5 s, within 3x pyarrow, peak RSS under 1.5 x file + 300 MB."
     )

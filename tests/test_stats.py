@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
 
 import numpy as np
 import pytest
@@ -16,6 +16,7 @@ from accompiler.stats.bootstrap import (
     bootstrap_contrasts,
     cluster_multiplicities,
     cluster_robust_se,
+    resampled_totals,
 )
 
 FIELDS = {f: f for f in ("question_id", "template_id", "subject", "condition", "arm", "correct")}
@@ -53,9 +54,9 @@ def make_rows(
 
 
 def table_of(rows: list[dict[str, object]]):
-    source = SourceFile("mem.jsonl", b"", ".jsonl", None)
-    in_memory = replace(FORMATS["canonical"], read=lambda _data, _suffix: enumerate(rows, 1))
-    table, problems = build_table([source], FIELDS, in_memory)
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    source = SourceFile("mem.jsonl", data, ".jsonl", None)
+    table, problems = build_table([source], FIELDS, FORMATS["canonical"])
     assert not problems, problems
     return table
 
@@ -110,6 +111,66 @@ def test_multiplicities_do_not_depend_on_batching(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr("accompiler.stats.bootstrap._BATCH_ELEMENTS", 50)
     assert np.array_equal(whole, cluster_multiplicities(7, 300, seed=3))
     assert np.all(whole.sum(axis=1) == 7)
+
+
+def _sums(kind: str, clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    counts = np.repeat(rng.integers(1, 6, size=(clusters, 1)), 4, axis=1).astype(float)
+    if kind == "binary":
+        return rng.binomial(counts.astype(int), 0.6).astype(float), counts
+    if kind == "halves":
+        return np.round(counts * rng.random((clusters, 4)) * 2) / 2, counts
+    sums = counts * rng.random((clusters, 4))  # fractional: partial credit, epoch means
+    sums[0, 0], sums[1, 1] = 1e-300, 5e-324  # far apart in scale: many limbs
+    return sums, counts
+
+
+@pytest.mark.parametrize("kind", ["binary", "halves"])
+@pytest.mark.parametrize("batch", [1, 50, 1 << 17])
+def test_totals_in_batches_equal_the_whole_product(kind, batch, monkeypatch) -> None:
+    """Integer and dyadic sums: exactly today's (B, clusters) product, whatever the batch."""
+    sums, counts = _sums(kind, 37, 4)
+    whole = cluster_multiplicities(37, 301, seed=9)
+    monkeypatch.setattr("accompiler.stats.bootstrap._BATCH_ELEMENTS", batch)
+    monkeypatch.setattr("accompiler.stats.bootstrap._MIN_BATCH_ROWS", 1)
+    numerators, denominators = resampled_totals(sums, counts, 301, 9)
+    assert np.array_equal(numerators, whole @ sums)
+    assert np.array_equal(denominators, whole @ counts)
+
+
+@pytest.mark.parametrize("batch", [1, 64, 1 << 17])
+def test_fractional_totals_are_correctly_rounded(batch, monkeypatch) -> None:
+    """Non-dyadic sums: each resampled total is the exact sum rounded once (so it does not
+    depend on the batch size, the BLAS or its threads), checked with exact fractions."""
+    from fractions import Fraction
+
+    sums, counts = _sums("fraction", 23, 5)
+    whole = cluster_multiplicities(23, 40, seed=2)
+    monkeypatch.setattr("accompiler.stats.bootstrap._BATCH_ELEMENTS", batch)
+    monkeypatch.setattr("accompiler.stats.bootstrap._MIN_BATCH_ROWS", 1)
+    numerators, _ = resampled_totals(sums, counts, 40, 2)
+    exact = [
+        [
+            float(sum(Fraction(int(w)) * Fraction(s) for w, s in zip(row, sums[:, k], strict=True)))
+            for k in range(4)
+        ]
+        for row in whole
+    ]
+    assert numerators.tolist() == exact
+
+
+def test_bootstrap_memory_does_not_grow_with_resamples_times_clusters() -> None:
+    """20,000 clusters x 1,000 resamples: a (B, clusters) float64 matrix would be 160 MB."""
+    import tracemalloc
+
+    sums, counts = _sums("binary", 20_000, 1)
+    tracemalloc.start()
+    try:
+        bootstrap_contrasts(sums, counts, resamples=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
 
 
 def slow_cluster_se(rows, coef):

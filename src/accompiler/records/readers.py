@@ -1,7 +1,9 @@
 """Record files (bytes) -> raw rows: JSONL, CSV, Parquet, lm-eval samples, inspect_ai logs.
 
-Each reader yields (row, mapping) where `row` is the 1-based line (JSONL, CSV), row index
-(Parquet) or `member#n` (inspect .eval archives) that a problem will name.
+Each reader yields (row, mapping) where `row` is the 1-based line (JSONL, CSV), row number
+(Parquet) or `member#n` (inspect .eval archives) that a problem will name. These are the
+reference readers: `columns.py` reads the same rows as columns, and problems list what a
+file holds from its first rows read here.
 """
 
 from __future__ import annotations
@@ -10,28 +12,32 @@ import csv
 import io
 import json
 import math
-import sys
-import zipfile
 from collections.abc import Iterator
 from typing import Any
-
-MAX_MEMBER_BYTES = 64 << 20
-MAX_ARCHIVE_BYTES = 1 << 30
 
 
 class ReadError(Exception):
     """A file that cannot be read as its format at all (not a single bad row)."""
 
-    def __init__(self, message: str, row: int | str | None = None):
+    def __init__(self, message: str, row: int | str | None = None, field: str = ""):
         super().__init__(message)
         self.row = row
+        self.field = field
 
 
 Row = tuple[int | str, Any]
 
 
-def _json(text: str | bytes) -> Any:
-    return json.loads(text)
+def lookup(row: dict[str, Any], parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path's parts, or None where the path leaves the objects."""
+    if len(parts) == 1:
+        return row.get(parts[0])
+    value: Any = row
+    for part in parts:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def read_jsonl(data: bytes) -> Iterator[Row]:
@@ -42,7 +48,7 @@ def read_jsonl(data: bytes) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            yield number, _json(line)
+            yield number, json.loads(line)
         except (ValueError, RecursionError) as error:
             raise ReadError(f"not valid JSON ({error})", number) from None
 
@@ -59,43 +65,51 @@ def read_csv(data: bytes) -> Iterator[Row]:
 
 
 def read_parquet(data: bytes) -> Iterator[Row]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise ReadError("reading Parquet needs pyarrow: pip install 'accard[parquet]'") from None
-    try:
-        table = pq.read_table(io.BytesIO(data))
-    except Exception as error:  # noqa: BLE001 - pyarrow raises many types for a bad file
-        raise ReadError(f"not a readable Parquet file ({error})") from None
-    yield from enumerate(table.to_pylist(), start=1)
+    from .parquet import parquet_rows
+
+    return parquet_rows(data)
 
 
 def read_inspect(data: bytes, suffix: str) -> Iterator[Row]:
     """Samples of an inspect_ai log: a `.json` EvalLog or an `.eval` zip archive."""
     if suffix == ".json":
-        try:
-            log = _json(data)
-        except (ValueError, RecursionError) as error:
-            raise ReadError(f"not valid JSON ({error})") from None
+        log = _json_document(data)
         samples = log.get("samples") if isinstance(log, dict) else None
         if not isinstance(samples, list):
             raise ReadError("an inspect log without `samples` (was it written with samples?)")
-        for index, sample in enumerate(samples, start=1):
-            yield f"samples[{index - 1}]", sample
+        for index, sample in enumerate(samples):
+            yield f"samples[{index}]", sample
         return
     yield from _read_eval_archive(data)
+
+
+def read_inspect_log(data: bytes, suffix: str) -> tuple[list[Row], dict[str, Any] | None]:
+    """An inspect log's samples, and its `eval` header when it has one: a `.json` log is
+    parsed once for both, an `.eval` archive reads its members one by one."""
+    if suffix == ".json":
+        log = _json_document(data)
+        samples = log.get("samples") if isinstance(log, dict) else None
+        if not isinstance(samples, list):
+            raise ReadError("an inspect log without `samples` (was it written with samples?)")
+        header = log.get("eval")
+        rows: list[Row] = [(f"samples[{i}]", sample) for i, sample in enumerate(samples)]
+        return rows, header if isinstance(header, dict) else None
+    archive = _eval_archive(data)
+    rows = list(_samples_of(archive))
+    header = None
+    if "header.json" in archive.infos:
+        found = _member_json(archive, "header.json")
+        header = found.get("eval") if isinstance(found, dict) else None
+    return rows, header if isinstance(header, dict) else None
 
 
 def read_inspect_header(data: bytes, suffix: str) -> dict[str, Any]:
     """An inspect log's log-level `eval` object (task, task_args, model, config...)."""
     if suffix == ".json":
-        try:
-            log = _json(data)
-        except (ValueError, RecursionError) as error:
-            raise ReadError(f"not valid JSON ({error})") from None
+        log = _json_document(data)
     else:
         archive = _eval_archive(data)
-        if "header.json" not in archive.namelist():
+        if "header.json" not in archive.infos:
             raise ReadError("an inspect .eval archive without header.json")
         log = _member_json(archive, "header.json")
     header = log.get("eval") if isinstance(log, dict) else None
@@ -104,41 +118,48 @@ def read_inspect_header(data: bytes, suffix: str) -> dict[str, Any]:
     return header
 
 
-def _eval_archive(data: bytes) -> zipfile.ZipFile:
-    if sys.version_info < (3, 14):
-        import zipfile_zstd  # noqa: F401 - registers zstd, as inspect_ai itself does
+def _json_document(data: bytes) -> Any:
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ReadError("not an inspect .eval archive (not a zip file)") from None
+        return json.loads(_text(data))
+    except (ValueError, RecursionError) as error:
+        raise ReadError(f"not valid JSON ({error})") from None
 
 
-def _member_json(archive: zipfile.ZipFile, name: str) -> Any:
-    info = archive.getinfo(name)
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise ReadError(f"archive member {name} is too large to read safely", name)
-    with archive.open(name) as member:
-        content = member.read(MAX_MEMBER_BYTES + 1)
-    if len(content) > MAX_MEMBER_BYTES:
-        raise ReadError(f"archive member {name} inflates past its stated size", name)
+def _eval_archive(data: bytes) -> Any:
+    from .archive import Archive, ArchiveError
+
     try:
-        return _json(content)
+        return Archive(data)
+    except ArchiveError as error:
+        if error.member is None:
+            raise ReadError("not an inspect .eval archive (not a zip file)") from None
+        raise ReadError(str(error), error.member) from None
+
+
+def _member_json(archive: Any, name: str) -> Any:
+    from .archive import ArchiveError
+
+    try:
+        content = archive.read(name)
+    except ArchiveError as error:
+        raise ReadError(str(error), name) from None
+    try:
+        return json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ReadError(f"not UTF-8 text (byte {error.start})", name) from None
     except (ValueError, RecursionError) as error:
         raise ReadError(f"not valid JSON ({error})", name) from None
 
 
 def _read_eval_archive(data: bytes) -> Iterator[Row]:
-    archive = _eval_archive(data)
-    members = sorted(
-        n for n in archive.namelist() if n.startswith("samples/") and n.endswith(".json")
-    )
+    yield from _samples_of(_eval_archive(data))
+
+
+def _samples_of(archive: Any) -> Iterator[Row]:
+    members = sorted(n for n in archive.names() if n.startswith("samples/") and n.endswith(".json"))
     if not members:
         raise ReadError("an inspect .eval archive with no samples/ entries")
-    total = 0
     for name in members:
-        total += archive.getinfo(name).file_size
-        if total > MAX_ARCHIVE_BYTES:
-            raise ReadError(f"archive member {name} is too large to read safely", name)
         yield name, _member_json(archive, name)
 
 

@@ -1,20 +1,30 @@
-"""Raw rows -> a validated ClusterTable: per-question sums and counts of the four cells."""
+"""A data set's record files (as columns) -> a validated ClusterTable: per-question sums and
+counts of the four cells; or every problem, grouped by cause (`faults.py`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..problems import MAX_REPORTED, Problem
+from ..problems import Problem
 from ..protocol import ARMS, CELLS, CONDITIONS
 from ..span import Span
+from . import faults
+from .columns import FileColumns
 from .formats import RecordFormat
-from .readers import ReadError, Row, is_missing
+from .readers import ReadError, is_missing
+
+_TEXT_FIELDS = ("question_id", "template_id", "subject")
+ARM_INDEX = {arm: i for i, arm in enumerate(ARMS)}
+CONDITION_INDEX = {condition: i for i, condition in enumerate(CONDITIONS)}
+_EXACT_GRID = 23
+"""Scores on a 2^-23 grid sum exactly in any order below 2^30 rows (numpy's bincount then
+equals math.fsum bit for bit)."""
 
 
 @dataclass(frozen=True)
@@ -43,102 +53,48 @@ class SourceFile:
     condition: str | None = None
 
 
-class TooManyProblems(Exception):
-    pass
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def add(self, problem: Problem) -> None:
-        self.problems.append(problem)
-        if len(self.problems) >= MAX_REPORTED:
-            raise TooManyProblems
-
-
-def _lookup(row: dict[str, Any], parts: tuple[str, ...]) -> Any:
-    if len(parts) == 1:
-        return row.get(parts[0])
-    value: Any = row
-    for part in parts:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _span(path: str, row: int | str) -> Span:
-    if isinstance(row, int):
-        return Span(path, row)
-    return Span(f"{path}#{row}", 0)
-
-
-def _text_field(value: Any) -> str | None:
+def text_field(value: Any) -> str | None:
+    """An id or subject as text: a string (without NUL or lone surrogates, which no card or
+    terminal can carry) or an integer (also written as an integral float); else None."""
     if isinstance(value, bool) or is_missing(value):
         return None
-    if isinstance(value, int) or isinstance(value, str):
+    if isinstance(value, str):
+        if "\x00" in value or not _encodable(value):
+            return None
+        return value
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return None
 
 
-def _score_fault(raw: Any, score: float | None) -> str:
-    if raw is None or raw == "":
-        return "is missing"
-    if score is None:
-        return f"{raw!r} is not a number"
-    if math.isnan(score):
-        return "is NaN"
-    return f"{raw!r} is outside [0, 1]"
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-_TEXT_FIELDS = ("question_id", "template_id", "subject")
-ARM_INDEX = {arm: i for i, arm in enumerate(ARMS)}
-CONDITION_INDEX = {condition: i for i, condition in enumerate(CONDITIONS)}
+@dataclass
+class _Rows:
+    """Every kept row of a data set, coded; a fault code per field (0: valid)."""
 
+    source: list[NDArray[np.int32]] = field(default_factory=list)
+    local: list[NDArray[np.int64]] = field(default_factory=list)
+    values: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
+    faults: dict[str, list[NDArray[np.int8]]] = field(default_factory=dict)
+    raw: dict[str, list[NDArray[np.int32]]] = field(default_factory=dict)
+    not_object: list[NDArray[np.bool_]] = field(default_factory=list)
 
-def _parse_row(
-    source: SourceFile,
-    row_id: int | str,
-    row: Any,
-    fields: dict[str, str],
-    parts: dict[str, tuple[str, ...]],
-    record_format: RecordFormat,
-    out: _Collector,
-) -> tuple[str, str, str, int, int, float] | None:
-    def problem(summary: str, detail: str, field: str = "") -> None:
-        out.add(Problem(summary, _span(source.path, row_id), detail, field))
+    def add(self, name: str, values: NDArray[Any], fault: NDArray[np.int8], raw: Any) -> None:
+        self.values.setdefault(name, []).append(values)
+        self.faults.setdefault(name, []).append(fault)
+        self.raw.setdefault(name, []).append(raw)
 
-    if not isinstance(row, dict):
-        problem("a row is not an object", "each row must be a JSON object")
-        return None
-    texts = []
-    for name in _TEXT_FIELDS:
-        text = _text_field(_lookup(row, parts[name]))
-        if text is None:
-            problem(f"missing or invalid `{name}`", f"read from `{fields[name]}`", fields[name])
-            return None
-        texts.append(text)
-    condition = source.condition or _lookup(row, parts["condition"])
-    if condition not in CONDITION_INDEX:
-        problem(f"unknown condition {condition!r}", "expected deploy or eval", fields["condition"])
-        return None
-    arm = source.arm or _lookup(row, parts["arm"])
-    if arm not in ARM_INDEX:
-        problem(f"unknown arm {arm!r}", "expected undefended or defended", fields["arm"])
-        return None
-    raw = _lookup(row, parts["correct"])
-    score = record_format.score(raw)
-    if score is None or math.isnan(score) or not 0 <= score <= 1:
-        problem(
-            f"score {_score_fault(raw, score)}",
-            "`correct` must be a number in [0, 1]",
-            fields["correct"],
-        )
-        return None
-    return texts[0], texts[1], texts[2], ARM_INDEX[arm], CONDITION_INDEX[condition], score
+    def joined(self, parts: list[NDArray[Any]]) -> NDArray[Any]:
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def build_table(
@@ -146,201 +102,256 @@ def build_table(
     fields: dict[str, str],
     record_format: RecordFormat,
     lm_filter: str | None = None,
+    spans: Mapping[str, Span] | None = None,
 ) -> tuple[ClusterTable | None, list[Problem]]:
-    """Validate every row of a data set's files and sum it into a ClusterTable."""
-    out = _Collector()
-    items: dict[tuple[str, str, int, int], list[float]] = {}
-    first_seen: dict[tuple[str, str, int, int], tuple[str, int | str]] = {}
-    subjects: dict[str, tuple[str, str, int | str]] = {}
+    """Validate every row of a data set's files and sum it into a ClusterTable.
+
+    Args:
+        sources: the data set's files, in the claim's order.
+        fields: where each canonical field is read (dotted paths).
+        record_format: the files' format.
+        lm_filter: lm-eval's filter to score (the others' samples are skipped).
+        spans: where the spec writes each field's mapping (and `filter`), so that a mapping
+            no row fits is pointed at.
+    """
+    check = faults.Check(sources, fields, record_format, lm_filter, dict(spans or {}))
+    rows = _Rows()
+    texts: list[dict[str, int]] = [{}, {}, {}]
+    for index, source in enumerate(sources):
+        columns = _read(check, index, source)
+        if columns is not None:
+            _code_file(check, rows, index, source, columns, texts)
+    check.filter_problems()
+    if not rows.source:
+        return None, check.sorted_problems()
+    coded = _Coded.of(rows, [list(t) for t in texts])
+    check.row_faults(coded)
+    if check.problems:
+        return None, check.sorted_problems()
+    check.pairing(coded)
+    if check.problems:
+        return None, check.sorted_problems()
+    return _sum_table(coded, record_format.repeats_are_epochs), []
+
+
+def _read(check: faults.Check, index: int, source: SourceFile) -> FileColumns | None:
+    paths = {
+        name: tuple(path.split("."))
+        for name, path in check.fields.items()
+        if not (name == "arm" and source.arm) and not (name == "condition" and source.condition)
+    }
+    if check.lm_filter is not None:
+        paths["filter"] = ("filter",)
     try:
-        for source in sources:
-            _read_source(
-                source,
-                fields,
-                record_format,
-                _selected(record_format, lm_filter, out),
-                out,
-                items,
-                first_seen,
-                subjects,
-            )
-        if not out.problems:
-            _pairing_problems(items, first_seen, sources, out)
-    except TooManyProblems:
-        out.problems.append(
-            Problem(
-                f"stopped reading after {MAX_REPORTED} problems",
-                None,
-                "fix these and run again",
-                severity="note",
-            )
-        )
-    if out.problems:
-        return None, out.problems
-    return _sum_table(items, subjects), []
-
-
-RowsOf = Callable[[SourceFile], Iterator[Row]]
-
-
-def _selected(record_format: RecordFormat, lm_filter: str | None, out: _Collector) -> RowsOf:
-    """The rows of a file; of one filter only when the claim names one (lm-eval logs each
-    doc once per filter)."""
-
-    def rows_of(source: SourceFile) -> Iterator[Row]:
-        return record_format.read(source.data, source.suffix)
-
-    if lm_filter is None:
-        return rows_of
-
-    def rows(source: SourceFile) -> Iterator[Row]:
-        kept = 0
-        for row_id, row in rows_of(source):
-            if isinstance(row, dict) and "filter" not in row:
-                out.add(
-                    Problem(
-                        "a sample without a `filter` field",
-                        _span(source.path, row_id),
-                        "remove `filter` from the records block for files that do not record it",
-                        "filter",
-                    )
-                )
-            elif not isinstance(row, dict) or row["filter"] == lm_filter:
-                kept += 1
-                yield row_id, row
-        if kept == 0:
-            out.add(
-                Problem(
-                    f"no sample has filter {lm_filter!r}",
-                    Span(source.path, 1),
-                    "name a filter the file holds (its `filter` field)",
-                    "filter",
-                )
-            )
-
-    return rows
-
-
-def _read_source(
-    source: SourceFile,
-    fields: dict[str, str],
-    record_format: RecordFormat,
-    rows_of: RowsOf,
-    out: _Collector,
-    items: dict[Any, list[float]],
-    first_seen: dict[Any, tuple[str, int | str]],
-    subjects: dict[str, tuple[str, str, int | str]],
-) -> None:
-    parts = {name: tuple(path.split(".")) for name, path in fields.items()}
-    repeats_allowed = record_format.repeats_are_epochs
-    count = 0
-    try:
-        for row_id, row in rows_of(source):
-            count += 1
-            parsed = _parse_row(source, row_id, row, fields, parts, record_format, out)
-            if parsed is None:
-                continue
-            question, template, subject, arm, condition, score = parsed
-            known = subjects.setdefault(question, (subject, source.path, row_id))
-            if known[0] != subject:
-                out.add(
-                    Problem(
-                        f"question {question!r} has subject {subject!r} here and "
-                        f"{known[0]!r} at {_span(known[1], known[2]).location()}",
-                        _span(source.path, row_id),
-                        "a question belongs to one subject",
-                        fields["subject"],
-                    )
-                )
-            key = (question, template, arm, condition)
-            scores = items.get(key)
-            if scores is None:
-                items[key] = [score]
-                first_seen[key] = (source.path, row_id)
-            elif repeats_allowed:
-                scores.append(score)
-            else:
-                out.add(
-                    Problem(
-                        f"duplicate item {_describe(key)}",
-                        _span(source.path, row_id),
-                        f"first seen at {_span(*first_seen[key]).location()}"
-                        + record_format.duplicate_hint,
-                    )
-                )
+        columns = check.format.columns(source.data, source.suffix, paths)
     except ReadError as error:
-        span = _span(source.path, error.row) if error.row is not None else Span(source.path, 1)
-        out.add(Problem(str(error), span))
-        return
-    if count == 0:
-        out.add(
-            Problem(
-                "the record file is empty",
-                Span(source.path, 1),
-                "every declared record file must hold rows",
-            )
-        )
+        check.file_problem(index, error)
+        return None
+    check.files[index] = columns
+    if columns.error is not None:
+        check.file_problem(index, columns.error, after=columns.rows)
+    elif columns.rows == 0:
+        check.empty(index)
+    return columns
 
 
-def _describe(key: tuple[str, str, int, int]) -> str:
-    question, template, arm, condition = key
-    return f"(question {question!r}, template {template!r}, {CONDITIONS[condition]}, {ARMS[arm]})"
-
-
-def _pairing_problems(
-    items: dict[Any, list[float]],
-    first_seen: dict[Any, tuple[str, int | str]],
-    sources: list[SourceFile],
-    out: _Collector,
+def _code_file(
+    check: faults.Check,
+    rows: _Rows,
+    index: int,
+    source: SourceFile,
+    columns: FileColumns,
+    texts: list[dict[str, int]],
 ) -> None:
-    display = sources[0].path if len(sources) == 1 else ", ".join(s.path for s in sources)
-    cells: dict[str, set[tuple[int, int]]] = {}
-    for question, template, arm, condition in items:
-        cells.setdefault(question, set()).add((arm, condition))
-        partner = (question, template, 1 - arm, condition)
-        if partner not in items:
-            out.add(
-                Problem(
-                    f"item {_describe((question, template, arm, condition))} has no "
-                    f"{ARMS[1 - arm]} counterpart",
-                    Span(display, 0),
-                    f"the arms are paired: every item needs both (seen at "
-                    f"{_span(*first_seen[(question, template, arm, condition)]).location()})",
-                )
-            )
-    for question, present in sorted(cells.items()):
-        if len(present) < 4:
-            missing = [
-                f"{ARMS[a]}/{CONDITIONS[c]}"
-                for a in range(2)
-                for c in range(2)
-                if (a, c) not in present
-            ]
-            out.add(
-                Problem(
-                    f"question {question!r} lacks {', '.join(missing)}",
-                    Span(display, 0),
-                    "each question needs all four (arm, condition) combinations",
-                )
-            )
+    kept = check.filtered(index, columns)
+    local = np.flatnonzero(kept) if kept is not None else np.arange(columns.rows)
+    if not len(local):
+        return
+    rows.source.append(np.full(len(local), index, np.int32))
+    rows.local.append(local)
+    rows.not_object.append(columns.not_object[local])
+    for name, table in zip(_TEXT_FIELDS, texts, strict=True):
+        used = columns.columns[name].codes[local]
+        values = columns.columns[name].values
+        present = np.flatnonzero(np.bincount(used, minlength=len(values)))  # np.unique(used)
+        codes, fault = _text_codes(values, table, present)
+        rows.add(name, codes[used], fault[used], used)
+    for name, allowed, fixed in (
+        ("condition", CONDITION_INDEX, source.condition),
+        ("arm", ARM_INDEX, source.arm),
+    ):
+        if fixed is not None:
+            zeros = np.zeros(len(local), np.int8)
+            rows.add(name, np.full(len(local), allowed[fixed], np.int8), zeros, None)
+            continue
+        used = columns.columns[name].codes[local]
+        choices, fault = _choice_codes(columns.columns[name].values, allowed)
+        rows.add(name, choices[used], fault[used], used)
+    used = columns.columns["correct"].codes[local]
+    scores, fault = _score_values(columns.columns["correct"].values, check.format)
+    rows.add("correct", scores[used], fault[used], used)
 
 
-def _sum_table(
-    items: dict[tuple[str, str, int, int], list[float]],
-    subjects: dict[str, tuple[str, str, int | str]],
-) -> ClusterTable:
-    """Sum items per question and cell with math.fsum (exactly rounded), so the table does
-    not depend on row order; repeated keys (inspect epochs) are averaged first."""
-    questions = sorted(subjects)
-    index = {q: i for i, q in enumerate(questions)}
-    cells: dict[tuple[int, int], list[float]] = {}
-    for (question, _template, arm, condition), scores in items.items():
-        cells.setdefault((index[question], arm * 2 + condition), []).append(
-            math.fsum(scores) / len(scores)
+def _text_codes(
+    values: list[Any], table: dict[str, int], used: NDArray[np.int64]
+) -> tuple[NDArray[np.int32], NDArray[np.int8]]:
+    """Codes of the texts (in the data set's order of first appearance) of the values the
+    kept rows use; a fault for each value that is no id."""
+    codes = np.full(len(values), -1, np.int32)
+    fault = np.zeros(len(values), np.int8)
+    for k in used.tolist():
+        value = values[k]
+        text = text_field(value)
+        if text is None:
+            fault[k] = faults.MISSING if is_missing(value) else faults.INVALID
+        else:
+            codes[k] = table.setdefault(text, len(table))
+    return codes, fault
+
+
+def _choice_codes(
+    values: list[Any], allowed: dict[str, int]
+) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
+    codes = np.full(len(values), -1, np.int8)
+    fault = np.zeros(len(values), np.int8)
+    for k, value in enumerate(values):
+        if isinstance(value, str) and value in allowed:
+            codes[k] = allowed[value]
+        else:
+            fault[k] = faults.MISSING if is_missing(value) else faults.UNKNOWN
+    return codes, fault
+
+
+def _score_values(
+    values: list[Any], record_format: RecordFormat
+) -> tuple[NDArray[np.float64], NDArray[np.int8]]:
+    scores = np.zeros(len(values))
+    fault = np.zeros(len(values), np.int8)
+    for k, raw in enumerate(values):
+        fault[k] = faults.score_fault(raw, record_format.score(raw))
+        if not fault[k]:
+            scores[k] = record_format.score(raw)
+    return scores, fault
+
+
+@dataclass
+class _Coded:
+    """A data set's kept rows, joined across files."""
+
+    source: NDArray[np.int32]
+    local: NDArray[np.int64]
+    not_object: NDArray[np.bool_]
+    values: dict[str, NDArray[Any]]
+    faults: dict[str, NDArray[np.int8]]
+    raw: dict[str, NDArray[np.int32] | None]
+    texts: list[list[str]]
+
+    @classmethod
+    def of(cls, rows: _Rows, texts: list[list[str]]) -> _Coded:
+        raw: dict[str, NDArray[np.int32] | None] = {}
+        for name, parts in rows.raw.items():
+            raw[name] = None if any(p is None for p in parts) else rows.joined(parts)
+        return cls(
+            rows.joined(rows.source),
+            rows.joined(rows.local),
+            rows.joined(rows.not_object),
+            {name: rows.joined(parts) for name, parts in rows.values.items()},
+            {name: rows.joined(parts) for name, parts in rows.faults.items()},
+            raw,
+            texts,
         )
-    sums = np.zeros((len(questions), len(CELLS)))
-    counts = np.zeros((len(questions), len(CELLS)))
-    for (row, cell), values in cells.items():
-        sums[row, cell] = math.fsum(values)
-        counts[row, cell] = len(values)
-    return ClusterTable(tuple(questions), tuple(subjects[q][0] for q in questions), sums, counts)
+
+    @property
+    def valid(self) -> NDArray[np.bool_]:
+        ok = ~self.not_object
+        for fault in self.faults.values():
+            ok &= fault == 0
+        return ok
+
+    def item_keys(self, rows: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+        v = self.values
+        if rows is None:
+            question, template, arm, condition = (
+                v["question_id"],
+                v["template_id"],
+                v["arm"],
+                v["condition"],
+            )
+        else:
+            question, template = v["question_id"][rows], v["template_id"][rows]
+            arm, condition = v["arm"][rows], v["condition"][rows]
+        templates = max(len(self.texts[1]), 1)
+        key: NDArray[np.int64] = question.astype(np.int64) * templates
+        key += template
+        key = (key * 2 + arm) * 2 + condition
+        return key
+
+
+# --- sums ------------------------------------------------------------------------------------
+
+
+def _sum_table(coded: _Coded, repeats_are_epochs: bool) -> ClusterTable:
+    """Sum items per question and cell exactly (math.fsum's value, whatever the row order);
+    repeated keys (inspect epochs) are averaged first."""
+    questions, subjects = coded.texts[0], coded.texts[2]
+    order = sorted(range(len(questions)), key=questions.__getitem__)
+    position = np.empty(len(questions), np.int64)
+    position[order] = np.arange(len(questions))
+    key = coded.item_keys()
+    scores = coded.values["correct"]
+    if repeats_are_epochs:
+        key, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        scores = _means(inverse, scores, len(key))
+        rows = first
+    else:
+        rows = np.arange(len(key))
+    cell = position[coded.values["question_id"][rows]] * 4
+    cell += coded.values["arm"][rows].astype(np.int64) * 2 + coded.values["condition"][rows]
+    size = 4 * len(questions)
+    counts = np.bincount(cell, minlength=size).astype(np.float64).reshape(-1, 4)
+    sums = _exact_sums(cell, scores, size).reshape(-1, 4)
+    first_subject = np.empty(len(questions), np.int64)
+    first_subject[coded.values["question_id"][::-1]] = coded.values["subject"][::-1]
+    return ClusterTable(
+        tuple(questions[g] for g in order),
+        tuple(subjects[first_subject[g]] for g in order),
+        sums,
+        counts,
+    )
+
+
+def _on_grid(scores: NDArray[np.float64]) -> bool:
+    grid = np.ldexp(scores, _EXACT_GRID)
+    return len(scores) < (1 << 30) and bool(np.all(grid == np.floor(grid)))
+
+
+def _exact_sums(
+    cell: NDArray[np.int64], scores: NDArray[np.float64], size: int
+) -> NDArray[np.float64]:
+    """math.fsum of each cell's scores (as today's per-item reader summed them)."""
+    if _on_grid(scores):
+        return np.bincount(cell, weights=scores, minlength=size).astype(np.float64)
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(size + 1))
+    values = scores[order].tolist()
+    sums = np.zeros(size)
+    for c in np.flatnonzero(bounds[1:] > bounds[:-1]):
+        sums[c] = math.fsum(values[bounds[c] : bounds[c + 1]])
+    return sums
+
+
+def _means(
+    inverse: NDArray[np.int64], scores: NDArray[np.float64], items: int
+) -> NDArray[np.float64]:
+    """Each item's mean score, fsum(scores) / len(scores) (an inspect sample's epochs)."""
+    counts = np.bincount(inverse, minlength=items)
+    totals = _exact_sums(inverse, scores, items)
+    return totals / counts
+
+
+def cell_name(arm: int, condition: int) -> str:
+    return f"{ARMS[arm]}/{CONDITIONS[condition]}"
+
+
+__all__ = ["CELLS", "ClusterTable", "SourceFile", "build_table", "text_field"]

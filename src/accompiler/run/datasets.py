@@ -11,7 +11,7 @@ from ..diagnostics import DataSetResult
 from ..files import InputError
 from ..plan import Plan, PlannedDataSet
 from ..problems import Problem
-from ..records import FORMATS, ClusterTable, SourceFile, build_table
+from ..records import FORMATS, RECORD_FIELDS, ClusterTable, SourceFile, build_table
 from ..span import Span
 from ..stats.bootstrap import bootstrap_contrasts
 
@@ -49,7 +49,33 @@ def _load(
     if problems:
         return None, problems
     records = planned.data.records
-    return build_table(sources, records.field_map(), FORMATS[records.format], records.filter)
+    return build_table(
+        sources,
+        records.field_map(),
+        FORMATS[records.format],
+        records.filter,
+        _mapping_spans(plan, planned.data),
+    )
+
+
+def _mapping_spans(plan: Plan, data: DataSet) -> dict[str, Span]:
+    """Where the spec gives each field's path (and `filter`) for this data set: the value
+    when written, else the format word of the `records` statement that applies (its own, or
+    the claim's); nothing when the format is the default one, never written."""
+    claim = plan.claim
+    if data.role == "transfer":
+        index = next(i for i, t in enumerate(claim.transfer) if t.name == data.name)
+        base = f"claim.transfer[{index}]"
+    else:
+        base = f"claim.{data.role}"
+    prefix = f"{base}.records" if f"{base}.records" in claim.spans else "claim.records"
+    statement = claim.spans.get(f"{prefix}.format") or claim.spans.get(prefix)
+    spans: dict[str, Span] = {}
+    for name in (*RECORD_FIELDS, "filter"):
+        span = claim.spans.get(f"{prefix}.{name}", statement)
+        if span is not None:
+            spans[name] = span
+    return spans
 
 
 MAX_DRAWS = 5 * 10**9

@@ -1,5 +1,6 @@
 """Stage 1, spec text -> config tree: the two front-ends (.ac through lark, YAML through
-SafeLoader) build the same tree of Mappings, Sequences and Scalars, each with its Span."""
+SafeLoader) build the same tree of Mappings, Sequences and Scalars, each with its Span.
+PyYAML is imported only for a YAML spec."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from ..files import CAPS, InputError, read_confined
 from ..problems import Problem, SpecError
 from ..span import Span
 from . import dsl
-from . import yaml as yaml_front_end
 from .ast import Mapping
 
 MAX_SPEC_BYTES = CAPS["spec"]
@@ -36,6 +36,8 @@ def read_spec_text(path: Path, display: str) -> str:
 def parse_spec(text: str, display: str, suffix: str) -> tuple[Mapping | None, list[Problem]]:
     """Parse spec text with the front-end its suffix names."""
     if suffix in (".yaml", ".yml"):
+        from . import yaml as yaml_front_end
+
         return yaml_front_end.parse_tree(text, display)
     if suffix == ".ac":
         tree, _document, problems = dsl.parse_tree(text, display)

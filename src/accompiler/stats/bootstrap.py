@@ -2,12 +2,18 @@
 
 Cells are ordered as protocol.CELLS: (undefended, deploy), (undefended, eval), (defended,
 deploy), (defended, eval). Every statistic here is a linear contrast of the four cell
-accuracies, each an item-weighted mean, so one (B, clusters) matrix of cluster
-multiplicities gives all of them.
+accuracies, each an item-weighted mean, so the resampled cell totals W @ sums and W @ counts
+(W: the (B, clusters) cluster multiplicities) give all of them. W is never held whole: it is
+drawn in batches of resamples and only the (B, 4) totals are kept, so memory does not grow
+with B x clusters. The totals are exact (see `_fixed_point`), hence the same whatever the
+batch size, the BLAS or its thread count.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +22,14 @@ from numpy.typing import NDArray
 from .intervals import CELL_NAMES, CONTRASTS, BootstrapResult, Interval
 from .tdist import t_quantile
 
-_BATCH_ELEMENTS = 1 << 22
+_BATCH_ELEMENTS = 1 << 17
+"""Draws per batch (1 MiB of int64), at least _MIN_BATCH_ROWS resamples: measured faster
+than larger batches (they stay in cache) and than single resamples of a large table (each
+batch reads the whole table once)."""
+_MIN_BATCH_ROWS = 4
+_LIMB_BITS = 26
+"""A limb times a multiplicity, summed over fewer than 2^27 clusters, stays below 2^53."""
+MAX_CLUSTERS = 1 << 27
 
 
 def _bootstrap_iv(
@@ -26,6 +39,10 @@ def _bootstrap_iv(
         raise ValueError("`sums` and `counts` must both have shape (clusters, 4)")
     if sums.shape[0] < 2:
         raise ValueError("`sums` must hold at least 2 clusters")
+    if sums.shape[0] >= MAX_CLUSTERS:
+        raise ValueError(f"`sums` must hold fewer than {MAX_CLUSTERS} clusters")
+    if not (np.all(np.isfinite(sums)) and np.all(sums >= 0) and np.all(counts >= 0)):
+        raise ValueError("`sums` and `counts` must be finite and non-negative")
     if np.any(counts.sum(axis=0) <= 0):
         raise ValueError("`counts` must be positive in every cell")
     if not 0 < confidence < 1:
@@ -34,22 +51,105 @@ def _bootstrap_iv(
         raise ValueError("`resamples` must be positive")
 
 
-def cluster_multiplicities(n_clusters: int, resamples: int, seed: int) -> NDArray[np.float64]:
-    """(resamples, n_clusters) counts: how often each cluster is drawn in each resample.
-
-    The draws are `default_rng(seed).integers(0, n_clusters, (resamples, n_clusters))`,
-    row by row, so the result does not depend on the batching below.
-    """
+def _multiplicity_batches(
+    n_clusters: int, resamples: int, seed: int
+) -> Iterator[tuple[int, NDArray[np.float64]]]:
+    """(first row, rows x n_clusters counts) of how often each cluster is drawn in each
+    resample. The draws are `default_rng(seed).integers(0, n_clusters, (resamples,
+    n_clusters))` row by row: numpy's stream does not depend on how the rows are split
+    into calls, so neither does anything computed from it."""
     rng = np.random.default_rng(seed)
-    weights = np.empty((resamples, n_clusters), dtype=np.float64)
-    batch = max(1, _BATCH_ELEMENTS // max(n_clusters, 1))
+    batch = max(_MIN_BATCH_ROWS, _BATCH_ELEMENTS // max(n_clusters, 1))
+    offsets = np.arange(0, batch * n_clusters, n_clusters)[:, None]
     for start in range(0, resamples, batch):
         rows = min(resamples, start + batch) - start
         draws = rng.integers(0, n_clusters, size=(rows, n_clusters))
-        draws += np.arange(0, rows * n_clusters, n_clusters)[:, None]  # in place: row offsets
+        draws += offsets[:rows]  # in place: row offsets
         counts = np.bincount(draws.ravel(), minlength=rows * n_clusters)
-        weights[start : start + rows] = counts.reshape(rows, n_clusters)
+        yield start, counts.reshape(rows, n_clusters).astype(np.float64)
+
+
+def cluster_multiplicities(n_clusters: int, resamples: int, seed: int) -> NDArray[np.float64]:
+    """(resamples, n_clusters) counts: how often each cluster is drawn in each resample (the
+    whole matrix; the bootstrap itself only ever holds one batch of it)."""
+    weights = np.empty((resamples, n_clusters), dtype=np.float64)
+    for start, block in _multiplicity_batches(n_clusters, resamples, seed):
+        weights[start : start + len(block)] = block
     return weights
+
+
+def _fixed_point(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
+    """`values` (non-negative, finite) as integer limbs of a common fixed point: (limbs side
+    by side, columns x L, as float64 integers below 2^26), the binary shift and L.
+
+    A product of multiplicities with integers below 2^26, summed over fewer than 2^27
+    clusters, is an exact float64 integer in any order; the limb totals, combined in Python
+    integers and rounded once, give the correctly rounded W @ values. For integer values
+    (0/1 scores, item counts) that is one limb and exactly today's BLAS product."""
+    nonzero = np.abs(values[values != 0])
+    if nonzero.size == 0:
+        return values.copy(), 0, 1
+    top = int(np.frexp(nonzero.max())[1])  # every value is below 2^top
+    mantissa, exponent = np.frexp(nonzero)
+    del mantissa
+    # the lowest set bit of each value: 53 significant bits at most below its exponent
+    scaled = np.ldexp(nonzero, 53 - exponent)  # integers below 2^53
+    low_bits = _trailing_zeros(scaled.astype(np.int64))
+    shift = max(0, int(np.max(53 - exponent - low_bits)))
+    limbs = max(1, math.ceil((top + shift) / _LIMB_BITS))
+    if limbs == 1:
+        return np.ldexp(values, shift), shift, 1
+    parts = []
+    rest = values
+    for k in range(limbs - 1, -1, -1):
+        high = np.floor(np.ldexp(rest, shift - k * _LIMB_BITS))
+        parts.append(high)
+        rest = rest - np.ldexp(high, k * _LIMB_BITS - shift)  # exact: removes top bits only
+    return np.hstack(parts[::-1]), shift, limbs
+
+
+def _trailing_zeros(integers: NDArray[np.int64]) -> NDArray[np.int64]:
+    lowest = integers & -integers
+    return np.frexp(lowest.astype(np.float64))[1].astype(np.int64) - 1
+
+
+def _combine(products: NDArray[np.float64], shift: int, limbs: int) -> NDArray[np.float64]:
+    """Exact limb totals (rows x columns*L) -> each total correctly rounded to a float."""
+    if limbs == 1:
+        return np.ldexp(products, -shift)  # exact integers, rescaled exactly
+    width = products.shape[1] // limbs
+    out = np.empty((products.shape[0], width))
+    parts = [products[:, k * width : (k + 1) * width].astype(object) for k in range(limbs)]
+    for index in np.ndindex(out.shape):
+        total = sum(int(part[index]) << (k * _LIMB_BITS) for k, part in enumerate(parts))
+        out[index] = _rounded(total, shift)
+    return out
+
+
+def _rounded(total: int, shift: int) -> float:
+    """total / 2^shift, correctly rounded."""
+    if total == 0:
+        return 0.0
+    if total.bit_length() < 1000 and shift < 1000:
+        return math.ldexp(float(total), -shift)  # one rounding (float), then exact scaling
+    return float(Fraction(total, 1 << shift))
+
+
+def resampled_totals(
+    sums: NDArray[np.float64], counts: NDArray[np.float64], resamples: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(B, 4) W @ sums and W @ counts, each correctly rounded, one batch of W at a time."""
+    sum_limbs, sum_shift, sum_l = _fixed_point(sums)
+    count_limbs, count_shift, count_l = _fixed_point(counts)
+    columns = np.hstack([sum_limbs, count_limbs])
+    products = np.empty((resamples, columns.shape[1]))
+    for start, block in _multiplicity_batches(sums.shape[0], resamples, seed):
+        products[start : start + len(block)] = block @ columns
+    split = sum_limbs.shape[1]
+    return (
+        _combine(products[:, :split], sum_shift, sum_l),
+        _combine(products[:, split:], count_shift, count_l),
+    )
 
 
 def bootstrap_contrasts(
@@ -75,8 +175,8 @@ def bootstrap_contrasts(
     n_clusters = sums.shape[0]
     coefficients = np.array(list(CONTRASTS.values()), dtype=np.float64)
     accuracies = sums.sum(axis=0) / counts.sum(axis=0)
-    weights = cluster_multiplicities(n_clusters, resamples, seed)
-    resampled_cells = (weights @ sums) / (weights @ counts)
+    numerators, denominators = resampled_totals(sums, counts, resamples, seed)
+    resampled_cells = numerators / denominators
     intervals = _intervals(
         list(CONTRASTS),
         coefficients @ accuracies,
