@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .readers import ReadError, Row, lookup
+from .readers import ReadError, Row, line_error, lookup
 
 MAX_LINE_BYTES = 64 << 20
 """A record line longer than this is refused before it is decoded (no row is that long;
@@ -345,7 +345,7 @@ def _json_block(
         try:
             rows.append(json.loads(line))
         except (ValueError, RecursionError) as caught:
-            error = ReadError(f"not valid JSON ({caught})", first_line + offset)
+            error = ReadError(f"not valid JSON ({line_error(caught)})", first_line + offset)
             break
         numbers.append(first_line + offset)
     if rows:

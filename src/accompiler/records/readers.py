@@ -40,6 +40,14 @@ def lookup(row: dict[str, Any], parts: tuple[str, ...]) -> Any:
     return value
 
 
+def line_error(error: Exception) -> str:
+    """A JSON error inside one line of a JSONL file: its column, not json's "line 1" (the
+    problem already names the file's line)."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at column {error.colno}"
+    return str(error)
+
+
 def read_jsonl(data: bytes) -> Iterator[Row]:
     """One JSON value a line; lines end at `\\n` only (a raw U+2028 inside a JSON string
     is part of the string, as JSON says)."""
@@ -50,7 +58,7 @@ def read_jsonl(data: bytes) -> Iterator[Row]:
         try:
             yield number, json.loads(line)
         except (ValueError, RecursionError) as error:
-            raise ReadError(f"not valid JSON ({error})", number) from None
+            raise ReadError(f"not valid JSON ({line_error(error)})", number) from None
 
 
 def read_csv(data: bytes) -> Iterator[Row]:
