@@ -13,7 +13,7 @@ import pytest
 from accompiler import check
 from accompiler.canonical import dumps
 from accompiler.cli import main
-from conftest import FIXTURES
+from conftest import FIXTURES, ROOT
 
 HARNESS = FIXTURES / "harness"
 
@@ -150,3 +150,12 @@ def test_convert_keeps_each_data_sets_records(harness: Path, runner) -> None:
     converted.write_text(as_yaml)
     plans = [runner.invoke(main, ["plan", "--json", str(p)]).stdout for p in (spec, converted)]
     assert plans[0] == plans[1] and json.loads(plans[0])["plan_version"] == "1"
+
+
+def test_the_plan_names_each_data_sets_format_when_they_differ(harness: Path, runner) -> None:
+    mixed = runner.invoke(main, ["plan", str(_write(harness))])
+    assert mixed.exit_code == 0, mixed.output
+    header = "records held-out lm_eval, fresh inspect, `audit cue` canonical"
+    assert header in mixed.stdout.splitlines()[2]
+    single = runner.invoke(main, ["plan", str(ROOT / "specs" / "example" / "oracle.ac")])
+    assert single.stdout.splitlines()[2].endswith("· records canonical")

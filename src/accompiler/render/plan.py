@@ -15,6 +15,16 @@ def _size(size: int) -> str:
     return ""
 
 
+def _formats(claim: dict[str, Any]) -> str:
+    """The record format, or each data set's when they differ."""
+    data_sets = [("held-out", claim["heldout"]), ("fresh", claim.get("fresh"))]
+    data_sets += [(f"`{t['name']}`", t) for t in claim.get("transfer") or []]
+    named = [(label, d["records"]["format"]) for label, d in data_sets if d]
+    if len({form for _, form in named}) <= 1:
+        return str(named[0][1] if named else claim["records"]["format"])
+    return ", ".join(f"{label} {form}" for label, form in named)
+
+
 def render_plan(plan: dict[str, Any]) -> str:
     claim, settings = plan["claim"], plan["settings"]
     defense = claim["defense"]
@@ -23,7 +33,7 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"plan for: {claim['title']}",
         f"  defense {defense['name']} claims {defense['mechanism']}"
         + (f"; auditor relabels it {relabel['to']} ({relabel['because']})" if relabel else ""),
-        f"  model {claim['model']} · records {claim['records']['format']}",
+        f"  model {claim['model']} · records {_formats(claim)}",
         "",
         f"inputs ({len(plan['inputs'])} files)",
     ]
