@@ -99,3 +99,13 @@ def test_a_yaml_placeholder_is_reported_too(runner, tmp_path: Path) -> None:
     assert (
         result.exit_code == 2 and "placeholder not filled in: <fill in: a title>" in result.stderr
     )
+
+
+def test_a_folder_without_records_is_a_problem_not_an_empty_draft(runner, tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("no records here\n")
+    draft = tmp_path / "claim.ac"
+    result = runner.invoke(main, ["init", "--from", str(tmp_path / "notes"), "--out", str(draft)])
+    assert result.exit_code == 2
+    assert "holds no record files accard reads" in result.stderr
+    assert not draft.exists()

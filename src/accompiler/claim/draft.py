@@ -28,6 +28,11 @@ class _DataSet:
     files: tuple[FileFacts, ...]
 
 
+def holds_records(folder: Path) -> bool:
+    """Whether `folder` holds a record file accard reads (a data set for the draft)."""
+    return bool(_datasets(probe_folder(folder)))
+
+
 def draft_claim(folders: list[Path], spec_dir: Path) -> str:
     """The draft's .ac text; record paths are relative to `spec_dir`, the spec's folder."""
     datasets = [d for folder in folders for d in _datasets(probe_folder(folder))]

@@ -98,7 +98,7 @@ def convert(spec: Path, target: str, out: Path | None) -> None:
 def init(folders: tuple[Path, ...], out: Path | None) -> None:
     """Draft a commented claim, from harness output folders if given. What the files show is
     filled in; the rest is a "<fill in: ...>" placeholder that `accard plan` reports."""
-    from ..claim.draft import draft_claim
+    from ..claim.draft import draft_claim, holds_records
     from ..files import write_text_atomic
     from ..problems import Problem, SpecError
     from ..span import Span
@@ -109,6 +109,20 @@ def init(folders: tuple[Path, ...], out: Path | None) -> None:
         summary = f"`{outside[0]}` is outside the spec's folder {spec_dir}"
         help_text = "write the draft (--out) into a folder that holds the data"
         raise SpecError([Problem(summary, Span(str(outside[0]), 0), help_text, "--from")])
+    empty = [f for f in folders if not holds_records(f)]
+    if empty:
+        raise SpecError(
+            [
+                Problem(
+                    f"`{folder}` holds no record files accard reads",
+                    Span(str(folder), 0),
+                    "name a folder of lm-eval samples_*.jsonl, inspect .eval/.json logs or "
+                    "canonical .jsonl/.csv/.parquet records (subfolders are searched)",
+                    "--from",
+                )
+                for folder in empty
+            ]
+        )
     text = draft_claim(list(folders), spec_dir)
     if out is None:
         click.echo(text, nl=False)
