@@ -9,6 +9,7 @@ import hashlib
 import os
 import stat
 import zipfile
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,7 @@ def _write(root: Path, name: str, chunks: Iterator[bytes]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-class _Source:
+class _Source(ABC):
     """A bundle's members: their names and sizes (checked), and their bytes (capped)."""
 
     def __init__(self, limits: Limits, display: str) -> None:
@@ -158,14 +159,17 @@ class _Source:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abstractmethod
     def close(self) -> None:
-        """Release the archive (a directory holds nothing open)."""
+        """Release what the source holds open."""
 
+    @abstractmethod
     def members(self) -> dict[str, int]:
-        raise NotImplementedError
+        """Every member's name and size, checked (`checked`) before anything is read."""
 
+    @abstractmethod
     def chunks(self, name: str, declared: int) -> Iterator[bytes]:
-        raise NotImplementedError
+        """A member's bytes as they are read, refused past `declared` bytes."""
 
     def read(self, name: str, cap: int) -> bytes:
         """A small member whole (the manifest), refused beyond `cap` bytes."""
@@ -278,6 +282,9 @@ class _DirectorySource(_Source):
     def __init__(self, root: Path, limits: Limits, display: str) -> None:
         super().__init__(limits, display)
         self.root = root
+
+    def close(self) -> None:
+        return None  # each member is opened and closed as it is read: nothing stays open
 
     def members(self) -> dict[str, int]:
         return self.checked(list(self._walk(self.root, "", 0)))
