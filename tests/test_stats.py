@@ -16,6 +16,7 @@ from accompiler.stats.bootstrap import (
     bootstrap_contrasts,
     cluster_multiplicities,
     cluster_robust_se,
+    percentiles,
     resampled_totals,
 )
 
@@ -323,3 +324,30 @@ def test_t_quantile_validates_arguments() -> None:
 
     with pytest.raises(ValueError, match="`p` must be in"):
         t_quantile(1.0, 3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 80),
+    st.integers(1, 4),
+    st.integers(-12, 12),
+    st.booleans(),
+    st.booleans(),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4),
+    st.integers(0, 2**31),
+)
+def test_percentiles_equal_numpy_quantile(
+    rows: int, columns: int, exponent: int, ties: bool, nan: bool, levels, seed: int
+) -> None:
+    """stats.bootstrap.percentiles is numpy.quantile's default method bit for bit (zeros
+    compared as equal: which zero sorts first is arbitrary), NaN columns included."""
+    rng = np.random.default_rng(seed)
+    samples = rng.standard_normal((rows, columns)) * 10.0**exponent
+    if ties:
+        samples = np.round(samples / 10.0**exponent, 1)
+    if nan:
+        samples[rng.integers(0, rows), rng.integers(0, columns)] = np.nan
+    levels = [*levels, 0.0, 1.0, 0.025, 0.975]
+    ours = percentiles(np.sort(samples, axis=0), levels)
+    assert np.array_equal(ours, np.quantile(samples, levels, axis=0), equal_nan=True)
+    assert not np.signbit(ours[ours == 0]).any()

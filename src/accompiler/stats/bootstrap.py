@@ -217,8 +217,9 @@ def _intervals(
     """Percentile intervals of each resampled column, with their Monte-Carlo errors and the
     analytic t interval beside them."""
     alpha = 1 - confidence
-    bounds = np.quantile(resampled, [alpha / 2, 1 - alpha / 2], axis=0)
-    mc_errors = quantile_mc_error(resampled, [alpha / 2, 1 - alpha / 2])
+    ordered = np.sort(resampled, axis=0)
+    bounds = percentiles(ordered, [alpha / 2, 1 - alpha / 2])
+    mc_errors = quantile_mc_error(ordered, [alpha / 2, 1 - alpha / 2], presorted=True)
     t_quantile = _t_quantile(1 - alpha / 2, n_clusters - 1)
     intervals = {}
     for k, name in enumerate(names):
@@ -254,10 +255,37 @@ def cluster_robust_se(
     return se
 
 
-def quantile_mc_error(samples: NDArray[np.float64], levels: list[float]) -> NDArray[np.float64]:
+def percentiles(ordered: NDArray[np.float64], levels: list[float]) -> NDArray[np.float64]:
+    """Each column's sample quantiles at `levels`, from the columns sorted (NaN last):
+    numpy.quantile's default ("linear", Hyndman & Fan's type 7), the same arithmetic step
+    for step (tested equal to it bit for bit), without the import of numpy.ma that
+    numpy.quantile costs every command. A column holding NaN has NaN quantiles; a zero is
+    +0.0 (which of -0.0 and +0.0 a sort puts first is arbitrary)."""
+    count = ordered.shape[0]
+    rows = []
+    for level in levels:
+        virtual = (count - 1) * level
+        if virtual >= count - 1:
+            value = ordered[-1]
+        elif virtual < 0:
+            value = ordered[0]
+        else:
+            lower = math.floor(virtual)
+            gamma = virtual - lower
+            below, above = ordered[lower], ordered[lower + 1]
+            step = above - below
+            # numpy's lerp: from the nearer end, so gamma = 1 gives `above` exactly
+            value = above - step * (1 - gamma) if gamma >= 0.5 else below + step * gamma
+        rows.append(np.where(np.isnan(ordered[-1]), np.nan, value + 0.0))
+    return np.array(rows)
+
+
+def quantile_mc_error(
+    samples: NDArray[np.float64], levels: list[float], *, presorted: bool = False
+) -> NDArray[np.float64]:
     """Monte-Carlo SE of sample quantiles: half the spread of the order statistics at ranks
     B*p -/+ sqrt(B*p*(1-p)) (the binomial interval of the quantile's rank)."""
-    ordered = np.sort(samples, axis=0)
+    ordered = samples if presorted else np.sort(samples, axis=0)
     count = ordered.shape[0]
     errors = []
     for p in levels:
