@@ -9,8 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from lark.exceptions import UnexpectedInput
 
-from accompiler._resources import load_schema
+from accompiler._resources import grammar_path, load_schema
 from accompiler.canonical import dumps
 from accompiler.claim.decode import decode_claim
 from accompiler.claim.emit import claim_to_ac, claim_to_yaml
@@ -28,7 +29,7 @@ from accompiler.claim.settings import Settings
 from accompiler.plan import Plan, plan_to_json
 from accompiler.problems import SpecError
 from accompiler.records.formats import FORMATS
-from accompiler.spec import parse_spec
+from accompiler.spec import parse_spec, tables
 from accompiler.spec.dsl import _parser, parse_document
 from accompiler.spec.fmt import format_document
 from conftest import GOLDEN, ROOT, SPECS
@@ -41,6 +42,54 @@ def test_grammar_builds_strict_lalr() -> None:
     parser = _parser(strict=True)
     assert parser.options.parser == "lalr"
     assert parser.options.strict
+
+
+def test_shipped_grammar_tables_are_current() -> None:
+    """The LALR tables shipped in spec/_grammar_tables.py were built from today's grammar
+    (regenerate with `python grammar/make_tables.py`), and the runtime parser uses them
+    whenever the installed lark is the one that built them. (lark numbers the tables'
+    tokens in the order of sets of objects, so two builds differ as text:
+    test_tables_parse_as_the_grammar_does compares what they do.)"""
+    import lark
+
+    from accompiler.spec import _grammar_tables
+
+    text = grammar_path().read_text(encoding="utf-8")
+    assert _grammar_tables.GRAMMAR_SHA256 == tables.grammar_sha256(text), (
+        "grammar/accard.lark changed: run `python grammar/make_tables.py`"
+    )
+    used = tables.parser().source_path == "<deserialized>"
+    assert used == (_grammar_tables.LARK_VERSION == lark.__version__)
+
+
+def test_tables_parse_as_the_grammar_does() -> None:
+    """Every spec and audit file in the repository (and the invalid corpus, errors included)
+    parses to the same tree, or the same error, with the shipped tables as with a parser
+    built from the grammar."""
+    loaded, built = tables.parser(), tables.build(grammar_path().read_text(encoding="utf-8"))
+    sources = sorted({*ROOT.glob("specs/**/*.ac"), *ROOT.glob("examples/**/*.ac")})
+    assert len(sources) > 30
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        outcomes = []
+        for parser in (loaded, built):
+            try:
+                outcomes.append(parser.parse(text))
+            except UnexpectedInput as error:
+                outcomes.append((type(error).__name__, error.line, error.column))
+        assert outcomes[0] == outcomes[1], path
+
+
+def test_stale_tables_are_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables built from another grammar (or by another lark) are ignored: the parser is
+    built from the grammar instead."""
+    from accompiler.spec import _grammar_tables
+
+    monkeypatch.setattr(_grammar_tables, "GRAMMAR_SHA256", "0" * 64)
+    assert tables.parser().source_path != "<deserialized>"
+    monkeypatch.undo()
+    monkeypatch.setattr(_grammar_tables, "LARK_VERSION", "0.0.0")
+    assert tables.parser().source_path != "<deserialized>"
 
 
 def test_corpus_is_large_enough() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..files import CAPS, InputError, read_confined
 from ..problems import Problem, SpecError
 from ..span import Span
-from . import dsl
+from . import _lark, dsl  # noqa: F401  (_lark first: it imports lark)
 from .ast import Mapping
 
 MAX_SPEC_BYTES = CAPS["spec"]

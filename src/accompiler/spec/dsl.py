@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from .._resources import grammar_path
 from ..problems import Problem, did_you_mean
 from ..span import Span
+from . import tables
 from .ast import Comment, Document, Key, Mapping, Node, Scalar, Statement, Value, integer
 
 MAX_DEPTH = 16
@@ -22,23 +23,11 @@ MAX_DEPTH = 16
 
 @lru_cache(maxsize=2)
 def _parser(strict: bool = False) -> Lark:
-    """The LALR parser. The tests build it with strict=True (any conflict or terminal
-    collision fails them); at run time interegular's collision check would cost ~0.3 s of
-    every command, so it is skipped there."""
-    import lark.lexer
-
-    collisions_checked = lark.lexer.has_interegular
-    lark.lexer.has_interegular = strict and collisions_checked  # lark consults this flag
-    try:
-        return Lark(
-            grammar_path().read_text(encoding="utf-8"),
-            parser="lalr",
-            propagate_positions=True,
-            strict=strict,
-            maybe_placeholders=False,
-        )
-    finally:
-        lark.lexer.has_interegular = collisions_checked
+    """The LALR parser: from the shipped tables (see tables.py); strict=True (the tests)
+    builds it from the grammar, failing on any conflict or terminal collision."""
+    if strict:
+        return tables.build(grammar_path().read_text(encoding="utf-8"), strict=True)
+    return tables.parser()
 
 
 def parse_document(text: str, file: str) -> tuple[Document | None, list[Problem]]:
