@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,8 +36,16 @@ class Problem:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' did you mean "x"?' suffix for `word`, or '' when nothing is close."""
+    close = closest(word, choices)
+    return f' (did you mean "{close}"?)' if close else ""
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice most like `word` (difflib, ratio >= 0.6), if any."""
+    import difflib  # only when a problem is reported
+
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    return close[0] if close else None
 
 
 def render_problem(problem: Problem, sources: Mapping[str, str]) -> str:

@@ -20,6 +20,7 @@ import json
 import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -421,29 +422,61 @@ def csv_columns(data: bytes, paths: Paths) -> FileColumns:
         ambiguous = ReadError(f"the header names column `{twice[0]}` more than once", 1, twice[0])
         return out.finish(np.zeros(0, np.int64), ambiguous)
     width = len(header)
-    batch: dict[str, list[Any]] = {name: [] for name in paths}
     error: ReadError | None = None
+    broken: list[ReadError] = []
+    rows = _numbered_rows(reader, broken)
+    while error is None:
+        numbered = list(islice(rows, _ROWS_PER_BATCH))
+        if not numbered:
+            break
+        error = _csv_batch(numbered, width, where, out, ids)
+    return out.finish(np.array(ids, np.int64), error or (broken[0] if broken else None))
+
+
+def _numbered_rows(reader: Any, broken: list[ReadError]) -> Iterator[tuple[int, list[str]]]:
+    """(line_num, row): the line number read before the next row moves it on. Invalid CSV
+    ends the rows, its problem appended to `broken`."""
     try:
         for row in reader:
-            if not row:
-                continue
-            if len(row) > width:
-                error = ReadError("more values than header columns", reader.line_num)
-                break
-            ids.append(reader.line_num)
-            for name, column in where.items():
-                batch[name].append(
-                    row[column] if column is not None and column < len(row) else None
-                )
-            if len(batch[next(iter(batch))]) == _ROWS_PER_BATCH:
-                out.add_values(batch, np.zeros(_ROWS_PER_BATCH, np.bool_))
-                batch = {name: [] for name in paths}
+            yield reader.line_num, row
     except csv.Error as caught:
-        error = ReadError(f"not valid CSV ({caught})", reader.line_num)
-    left = len(batch[next(iter(batch))]) if batch else 0
-    if left:
-        out.add_values(batch, np.zeros(left, np.bool_))
-    return out.finish(np.array(ids, np.int64), error)
+        broken.append(ReadError(f"not valid CSV ({caught})", reader.line_num))
+
+
+def _csv_batch(
+    numbered: list[tuple[int, list[str]]],
+    width: int,
+    where: dict[str, int | None],
+    out: _Columns,
+    ids: list[int],
+) -> ReadError | None:
+    """Rows of one batch -> columns: blank rows skipped, a short row's missing values None,
+    and the first row longer than the header ends the file (an error at its line)."""
+    rows = [row for _, row in numbered if row]
+    numbers = [number for number, row in numbered if row]
+    error = None
+    long = next((k for k, row in enumerate(rows) if len(row) > width), None)
+    if long is not None:
+        error = ReadError("more values than header columns", numbers[long])
+        rows, numbers = rows[:long], numbers[:long]
+    if not rows:
+        return error
+    if all(len(row) == width for row in rows):
+        transposed = list(zip(*rows, strict=True))
+        values = {
+            name: list(transposed[column]) if column is not None else [None] * len(rows)
+            for name, column in where.items()
+        }
+    else:
+        values = {
+            name: [
+                row[column] if column is not None and column < len(row) else None for row in rows
+            ]
+            for name, column in where.items()
+        }
+    out.add_values(values, np.zeros(len(rows), np.bool_))
+    ids.extend(numbers)
+    return error
 
 
 def _column_of(header: list[str], parts: tuple[str, ...]) -> int | None:

@@ -6,7 +6,6 @@ line of the mapping when no row fits it. A fault of a single row reads as it alw
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from itertools import islice
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..problems import Problem, did_you_mean
+from ..problems import Problem, closest, did_you_mean
 from ..protocol import ARMS, CONDITIONS
 from ..span import Span
 from .readers import ReadError
@@ -513,8 +512,8 @@ def _beside(path: str, name: str, held: list[str], what: str, hint: bool = True)
         suggestion = f' (did you mean "{named[0]}"?)'
     else:
         last = {b.split(".")[-1]: b for b in beside}
-        close = difflib.get_close_matches(parts[depth], sorted(last), n=1, cutoff=0.6)
-        suggestion = f' (did you mean "{last[close[0]]}"?)' if close else ""
+        close = closest(parts[depth], last)
+        suggestion = f' (did you mean "{last[close]}"?)' if close else ""
     where = f" under `{prefix[:-1]}`" if prefix else ""
     return f"; {what} {_listed(beside)}{where}{suggestion if hint else ''}"
 

@@ -36,12 +36,16 @@ def grammar_sha256(text: str) -> str:
 
 def build(text: str, *, strict: bool = False) -> Lark:
     """The parser built from the grammar. strict=True (the tests) fails on any conflict or
-    terminal collision; at run time interegular's collision check would cost ~0.3 s of
-    every command, so it is skipped there."""
+    terminal collision (interegular, imported here: see _lark.py); at run time the
+    collision check would cost ~0.3 s of every command, so it is skipped there."""
     import lark.lexer
 
+    if strict and not lark.lexer.has_interegular:
+        import interegular
+
+        lark.lexer.interegular = interegular  # type: ignore[attr-defined]
     collisions_checked = lark.lexer.has_interegular
-    lark.lexer.has_interegular = strict and collisions_checked  # lark consults this flag
+    lark.lexer.has_interegular = strict
     try:
         return Lark(text, strict=strict, **OPTIONS)
     finally:
