@@ -114,6 +114,22 @@ def test_multiplicities_do_not_depend_on_batching(monkeypatch: pytest.MonkeyPatc
     assert np.all(whole.sum(axis=1) == 7)
 
 
+@pytest.mark.parametrize("threaded_from", [0, 1 << 62])
+@pytest.mark.parametrize("batch", [1, 50, 1 << 17])
+def test_draws_in_a_thread_are_the_same_draws(threaded_from, batch, monkeypatch) -> None:
+    """Batches drawn ahead in a thread (large bootstraps) or inline (small ones): the same
+    multiplicities, in the same order, whatever the batch size."""
+    whole = cluster_multiplicities(11, 257, seed=5)
+    monkeypatch.setattr("accompiler.stats.bootstrap._THREADED_DRAWS", threaded_from)
+    monkeypatch.setattr("accompiler.stats.bootstrap._BATCH_ELEMENTS", batch)
+    monkeypatch.setattr("accompiler.stats.bootstrap._MIN_BATCH_ROWS", 1)
+    assert np.array_equal(cluster_multiplicities(11, 257, seed=5), whole)
+    sums, counts = _sums("binary", 11, 6)
+    numerators, denominators = resampled_totals(sums, counts, 257, 5)
+    assert np.array_equal(numerators, whole @ sums)
+    assert np.array_equal(denominators, whole @ counts)
+
+
 def _sums(kind: str, clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     counts = np.repeat(rng.integers(1, 6, size=(clusters, 1)), 4, axis=1).astype(float)

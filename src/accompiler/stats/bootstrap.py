@@ -12,9 +12,12 @@ batch size, the BLAS or its thread count.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from functools import lru_cache
+from itertools import islice
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +30,8 @@ _BATCH_ELEMENTS = 1 << 17
 than larger batches (they stay in cache) and than single resamples of a large table (each
 batch reads the whole table once)."""
 _MIN_BATCH_ROWS = 4
+_THREADED_DRAWS = 1 << 22
+"""From this many draws (resamples x clusters) on, the next batch is drawn in a thread."""
 _LIMB_BITS = 26
 """A limb times a multiplicity, summed over fewer than 2^27 clusters, stays below 2^53."""
 MAX_CLUSTERS = 1 << 27
@@ -57,16 +62,33 @@ def _multiplicity_batches(
     """(first row, rows x n_clusters counts) of how often each cluster is drawn in each
     resample. The draws are `default_rng(seed).integers(0, n_clusters, (resamples,
     n_clusters))` row by row: numpy's stream does not depend on how the rows are split
-    into calls, so neither does anything computed from it."""
+    into calls, so neither does anything computed from it.
+
+    A large bootstrap draws and counts the next batch in a second thread while the caller
+    uses this one (numpy's generator and bincount release the GIL); the one thread draws
+    the batches in order, so the stream is the same."""
     rng = np.random.default_rng(seed)
     batch = max(_MIN_BATCH_ROWS, _BATCH_ELEMENTS // max(n_clusters, 1))
     offsets = np.arange(0, batch * n_clusters, n_clusters)[:, None]
-    for start in range(0, resamples, batch):
+
+    def counted(start: int) -> tuple[int, NDArray[np.intp]]:
         rows = min(resamples, start + batch) - start
         draws = rng.integers(0, n_clusters, size=(rows, n_clusters))
         draws += offsets[:rows]  # in place: row offsets
-        counts = np.bincount(draws.ravel(), minlength=rows * n_clusters)
-        yield start, counts.reshape(rows, n_clusters).astype(np.float64)
+        return start, np.bincount(draws.ravel(), minlength=rows * n_clusters)
+
+    starts = iter(range(0, resamples, batch))
+    if resamples * n_clusters < _THREADED_DRAWS:
+        for start in starts:
+            first, counts = counted(start)
+            yield first, counts.reshape(-1, n_clusters).astype(np.float64)
+        return
+    with ThreadPoolExecutor(1) as drawer:
+        ahead = deque(drawer.submit(counted, start) for start in islice(starts, 2))
+        while ahead:
+            first, counts = ahead.popleft().result()
+            ahead.extend(drawer.submit(counted, start) for start in islice(starts, 1))
+            yield first, counts.reshape(-1, n_clusters).astype(np.float64)
 
 
 def cluster_multiplicities(n_clusters: int, resamples: int, seed: int) -> NDArray[np.float64]:
