@@ -174,6 +174,95 @@ def dense_signature(
     return alpha_t, alpha_a, loaded - start, done - loaded
 
 
+def limit(paths: dict[str, Path]) -> dict[str, float]:
+    """A lower bound on this machine for any implementation that records the files' sha256
+    and multiplies in float64: the CPU seconds of the three parts no implementation can
+    skip, each measured alone at the fastest we know, summed and spread over the cores
+    (as if they overlapped perfectly):
+      io        the three files read (plain `open().read()`, no checks) and sha256'd;
+      widen     their bf16 factors widened to float64 (in cache-sized pieces, into buffers
+                already mapped: faster than one pass into fresh arrays);
+      products  the float64 products the signature needs (B^T B and A A^T of each adapter,
+                B_R^T B_U, B_R^T B_D), one thread, on factors already widened: the faster
+                of one Gram matrix of the stacked factors and the products one by one.
+    """
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from accompiler.adapters import module_names
+
+    def cpu_of(function: Any, repeat: int = 3) -> float:
+        best = math.inf
+        for _ in range(repeat):
+            start = time.thread_time()
+            function()
+            best = min(best, time.thread_time() - start)
+        return best
+
+    def read_and_hash() -> list[bytes]:
+        files = [(paths[r] / "adapter_model.safetensors").read_bytes() for r in ROLES]
+        [sha256_hex(data) for data in files]
+        return files
+
+    io_cpu = cpu_of(read_and_hash)
+    files = read_and_hash()
+    adapters = [
+        open_adapter(data, "adapter_model.safetensors", None, 1.0, role)
+        for data, role in zip(files, ROLES, strict=True)
+    ]
+    names = [module_names(a) for a in adapters]
+    modules = sorted(names[0])
+
+    def stored(adapter: Any, key: str) -> Any:
+        info = adapter.tensors[key]
+        raw = np.frombuffer(
+            adapter.data, np.uint16, math.prod(info.shape), adapter.offset + info.start
+        )
+        return raw.reshape(info.shape)
+
+    raws = [
+        [stored(a, n[m][key]) for a, n in zip(adapters, names, strict=True) for key in "BA"]
+        for m in modules
+    ]
+    factors = [[np.ones(raw.shape) for raw in module] for module in raws]  # mapped
+    scratch = np.zeros(1 << 15, np.uint32)
+
+    def widen() -> None:
+        for module_raws, module_factors in zip(raws, factors, strict=True):
+            for raw, out in zip(module_raws, module_factors, strict=True):
+                flat, source = out.reshape(-1), raw.reshape(-1)
+                for lo in range(0, source.size, scratch.size):
+                    piece = source[lo : lo + scratch.size]
+                    bits = scratch[: piece.size]
+                    np.left_shift(piece, 16, out=bits, dtype=np.uint32)
+                    flat[lo : lo + piece.size] = bits.view(np.float32)
+
+    widen_cpu = cpu_of(widen)
+
+    def one_by_one() -> None:
+        for b_u, a_u, b_d, a_d, b_r, a_r in factors:
+            for b, a in ((b_u, a_u), (b_d, a_d), (b_r, a_r)):
+                b.T @ b, a @ a.T
+            b_r.T @ b_u, b_r.T @ b_d
+
+    stacked_factors = [(np.hstack(module[0::2]), np.vstack(module[1::2])) for module in factors]
+
+    def stacked() -> None:
+        for b, a in stacked_factors:
+            b.T @ b, a @ a.T
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        products_cpu = min(cpu_of(one_by_one), cpu_of(stacked))
+    cores = len(os.sched_getaffinity(0))
+    return {
+        "io_cpu": io_cpu,
+        "widen_cpu": widen_cpu,
+        "products_cpu": products_cpu,
+        "cores": cores,
+        "bound": (io_cpu + widen_cpu + products_cpu) / cores,
+    }
+
+
 def timed(function: Any, *args: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     value = function(*args)
@@ -290,6 +379,7 @@ def bench_shape(shape: Shape, args: argparse.Namespace) -> dict[str, Any]:
             args.mem_limit_gb,
         )
         check = bench_check(root, args)
+        floor = limit(paths)
         import torch
 
         dense = {}
@@ -316,6 +406,7 @@ def bench_shape(shape: Shape, args: argparse.Namespace) -> dict[str, Any]:
         "child": json.loads(child_out),
         "child_one_thread": json.loads(one_thread),
         "check": check,
+        "limit": floor,
         "dense_layers": dense_layers,
         "dense": dense,
     }
@@ -344,6 +435,15 @@ def report(r: dict[str, Any]) -> None:
         f"accard check, whole command            {c['with_seconds'] * 1e3:9.1f} ms   "
         f"(without the adapters {c['without_seconds'] * 1e3:.0f} ms: diagnostic (c) adds "
         f"{(c['with_seconds'] - c['without_seconds']) * 1e3:.0f} ms)"
+    )
+    f = r["limit"]
+    print(
+        f"limit: read + sha256 {f['io_cpu'] * 1e3:.0f} ms CPU, "
+        f"widening to float64 {f['widen_cpu'] * 1e3:.0f} ms CPU, the float64 products alone "
+        f"{f['products_cpu'] * 1e3:.0f} ms CPU: their CPU spread over {f['cores']} cores = "
+        f"{f['bound'] * 1e3:.0f} ms, below which no "
+        f"implementation that hashes its inputs and multiplies in float64 goes here; accard "
+        f"is {r['accard_seconds'] / f['bound']:.2f}x that"
     )
     for label in ("fp32", "fp64"):
         d = r["dense"][label]

@@ -43,6 +43,38 @@ def test_check_imports_no_heavy_module(spec: Path) -> None:
     assert {"accompiler", "numpy"} <= imported  # the report was read
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
     assert "yaml" not in imported  # a .ac spec needs no YAML parser
+    # lark's optional modules, never used at run time (spec/_lark.py: importtime lists
+    # the refused attempts, so what was loaded is read from sys.modules), and difflib,
+    # needed only to suggest a spelling in a problem
+    assert not loaded_modules(spec) & {"regex", "interegular", "difflib"}
+
+
+def loaded_modules(spec: Path) -> set[str]:
+    """sys.modules after `accard check SPEC` ran in a fresh interpreter."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['accard', 'check', {spec.name!r}]\n"
+        "try:\n    runpy.run_module('accompiler', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "sys.stderr.write('\\n'.join(n for n, m in sys.modules.items() if m is not None))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=spec.parent, capture_output=True, text=True, timeout=300
+    )
+    return {line.split(".")[0] for line in result.stderr.splitlines()}
+
+
+def test_the_shipped_parser_tables_are_loaded() -> None:
+    """`accard check` parses with the shipped LALR tables, not a parser built from the
+    grammar: lark's grammar analysis never runs (its profile would show load_grammar's
+    work). Measured by the parser's own provenance in a fresh interpreter."""
+    code = (
+        "from accompiler.spec.dsl import _parser; import lark; "
+        "from accompiler.spec import _grammar_tables as t; "
+        "print(_parser().source_path, t.LARK_VERSION == lark.__version__)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["<deserialized>", "True"], result.stderr[-2000:]
 
 
 def test_the_measurement_sees_a_lazy_import(tmp_path: Path) -> None:
