@@ -119,6 +119,25 @@ def test_signature_matches_dense_float64(variant: str) -> None:
         assert got == pytest.approx(list(expected), rel=1e-9), module.name
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_modules_in_threads_measure_what_one_thread_does(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large adapters are measured module by module in threads (BLAS single-threaded in
+    each), small ones in the calling thread: the same energies, in the same order."""
+    if variant == "bin":
+        pytest.importorskip("torch")
+    adapters = [_open(ADAPTERS / variant / role) for role in ROLES]
+    inline = measure(*adapters)
+    monkeypatch.setattr("accompiler.diagnostics.mechanism.read.THREADED_ELEMENTS", 0)
+    threaded = measure(*adapters)
+    assert [m.name for m in threaded.modules] == [m.name for m in inline.modules]
+    for ours, theirs in zip(threaded.modules, inline.modules, strict=True):
+        assert [ours.in_u, ours.out_u, ours.in_d, ours.out_d] == pytest.approx(
+            [theirs.in_u, theirs.out_u, theirs.in_d, theirs.out_d], rel=1e-12
+        )
+
+
 def test_patterns_change_rank_and_scale() -> None:
     adapter = _open(ADAPTERS / "patterns" / "undefended")
     names = module_names(adapter)

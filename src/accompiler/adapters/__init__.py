@@ -28,6 +28,7 @@ __all__ = [
     "read_stacked",
     "Stacked",
     "tensor",
+    "tensor_shape",
     "weight_of",
 ]
 
@@ -73,7 +74,8 @@ def iter_modules(
         yield read_module(adapter, module, names[module])
 
 
-def _shape(adapter: AdapterFile, key: str) -> tuple[int, ...]:
+def tensor_shape(adapter: AdapterFile, key: str) -> tuple[int, ...]:
+    """A tensor's shape, without reading it."""
     if adapter.torch_tensors is not None:
         return tuple(adapter.torch_tensors[key].shape)
     return adapter.tensors[key].shape
@@ -108,7 +110,7 @@ def read_stacked(
     different (out, in) shapes across the adapters, are AdapterErrors."""
     shapes = []
     for adapter, names in zip(adapters, keys, strict=True):
-        a, b = _shape(adapter, names["A"]), _shape(adapter, names["B"])
+        a, b = tensor_shape(adapter, names["A"]), tensor_shape(adapter, names["B"])
         if len(a) != 2 or len(b) != 2 or a[0] != b[1]:
             raise AdapterError(
                 f"module `{module}` has lora_A {a} and lora_B {b}, which do not multiply",

@@ -15,6 +15,7 @@ from ...adapters import (
     open_adapter,
     open_weights,
     read_stacked,
+    tensor_shape,
     weight_of,
 )
 from ...claim.model import ADAPTER_ROLES, WEIGHT_ROLES, Claim
@@ -26,6 +27,9 @@ from ..registry import InputReader
 from .evidence import MechanismEvidence, SafeLoraModule, SafeLoraReport
 
 MODULE_THREADS = 2
+THREADED_ELEMENTS = 1 << 22
+"""From this many factor values (the three adapters' covered modules) on, modules are
+measured in threads."""
 
 
 def read_evidence(
@@ -115,19 +119,40 @@ def measure(
             read_stacked(adapters, module, tuple(n[module] for n in names)), rank_rtol
         )
 
-    # Modules in threads (numpy releases the GIL while it widens and multiplies); each
-    # module's three adapters stacked, so every factor is read once and every product
-    # comes from one Gram matrix.
-    # BLAS inside each thread runs single-threaded: the threads already fill the cores, and
-    # BLAS's own threads on top of them made the Llama-3-8B shapes 2.7x slower.
-    from threadpoolctl import threadpool_limits
+    # Each module's three adapters stacked, so every factor is read once and every product
+    # comes from one Gram matrix. Large adapters: modules in threads (numpy releases the GIL
+    # while it widens and multiplies), BLAS inside each thread single-threaded (the threads
+    # already fill the cores, and BLAS's own threads on top of them made the Llama-3-8B
+    # shapes 2.7x slower). Small ones: in this thread (threads and threadpoolctl's ~15 ms
+    # import would cost more than they save).
+    if _factor_elements(adapters, names, covered) < THREADED_ELEMENTS:
+        modules = [energy(module) for module in covered]
+    else:
+        from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(MODULE_THREADS) as pool:
-        modules = list(pool.map(energy, covered))
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(MODULE_THREADS) as pool,
+        ):
+            modules = list(pool.map(energy, covered))
     return MechanismEvidence(
         tuple(modules),
         tuple(sorted(set(names_u) - set(names_r))),
         tuple(sorted(set(names_r) - set(names_u))),
+    )
+
+
+def _factor_elements(
+    adapters: tuple[AdapterFile, ...],
+    names: tuple[dict[str, dict[str, str]], ...],
+    covered: list[str],
+) -> int:
+    """How many values the covered modules' factors hold, in all three adapters."""
+    return sum(
+        math.prod(tensor_shape(adapter, keys[module][factor]))
+        for adapter, keys in zip(adapters, names, strict=True)
+        for module in covered
+        for factor in ("A", "B")
     )
 
 
