@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+RENDERERS = ("text", "markdown", "latex", "html", "svg")
 
 
 def render_card(card: dict[str, Any], output_format: str) -> str:
-    from . import html, latex, markdown, svg, text
-
-    renderers = {
-        "text": text.render,
-        "markdown": markdown.render,
-        "latex": latex.render,
-        "html": html.render,
-        "svg": svg.render,
-    }
-    return renderers[output_format](card)
+    """The card in `output_format`, one of RENDERERS (only that renderer is imported)."""
+    if output_format not in RENDERERS:
+        raise KeyError(output_format)
+    module = importlib.import_module(f".{output_format}", __name__)
+    rendered: str = module.render(card)
+    return rendered
