@@ -33,6 +33,7 @@ MAX_LINE_BYTES = 64 << 20
 a file of one huge line would otherwise be copied whole as text)."""
 _BLOCK_BYTES = 1 << 20
 _ROWS_PER_BATCH = 1 << 14
+_CSV_PIECE_ROWS = 256
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -425,11 +426,19 @@ def csv_columns(data: bytes, paths: Paths) -> FileColumns:
     error: ReadError | None = None
     broken: list[ReadError] = []
     rows = _numbered_rows(reader, broken)
+    values: dict[str, list[Any]] = {name: [] for name in paths}
     while error is None:
-        numbered = list(islice(rows, _ROWS_PER_BATCH))
+        # Rows a few hundred at a time (a batch of row lists kept alive longer makes the
+        # cyclic GC walk them again and again), their values kept in columns
+        numbered = list(islice(rows, _CSV_PIECE_ROWS))
         if not numbered:
             break
-        error = _csv_batch(numbered, width, where, out, ids)
+        error = _csv_piece(numbered, width, where, values, ids)
+        if len(ids) - out.rows >= _ROWS_PER_BATCH:
+            out.add_values(values, np.zeros(len(ids) - out.rows, np.bool_))
+            values = {name: [] for name in paths}
+    if len(ids) > out.rows:
+        out.add_values(values, np.zeros(len(ids) - out.rows, np.bool_))
     return out.finish(np.array(ids, np.int64), error or (broken[0] if broken else None))
 
 
@@ -443,15 +452,16 @@ def _numbered_rows(reader: Any, broken: list[ReadError]) -> Iterator[tuple[int, 
         broken.append(ReadError(f"not valid CSV ({caught})", reader.line_num))
 
 
-def _csv_batch(
+def _csv_piece(
     numbered: list[tuple[int, list[str]]],
     width: int,
     where: dict[str, int | None],
-    out: _Columns,
+    values: dict[str, list[Any]],
     ids: list[int],
 ) -> ReadError | None:
-    """Rows of one batch -> columns: blank rows skipped, a short row's missing values None,
-    and the first row longer than the header ends the file (an error at its line)."""
+    """Rows -> values appended to the columns: blank rows skipped, a short row's missing
+    values None, and the first row longer than the header ends the file (an error at its
+    line)."""
     rows = [row for _, row in numbered if row]
     numbers = [number for number, row in numbered if row]
     error = None
@@ -463,18 +473,13 @@ def _csv_batch(
         return error
     if all(len(row) == width for row in rows):
         transposed = list(zip(*rows, strict=True))
-        values = {
-            name: list(transposed[column]) if column is not None else [None] * len(rows)
-            for name, column in where.items()
-        }
+        for name, column in where.items():
+            values[name].extend(transposed[column] if column is not None else [None] * len(rows))
     else:
-        values = {
-            name: [
+        for name, column in where.items():
+            values[name].extend(
                 row[column] if column is not None and column < len(row) else None for row in rows
-            ]
-            for name, column in where.items()
-        }
-    out.add_values(values, np.zeros(len(rows), np.bool_))
+            )
     ids.extend(numbers)
     return error
 
