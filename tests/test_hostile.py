@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from accompiler.card.document import CARD_VERSION
 from hostile import build as b
 from hostile.build import Folder
 from hostile.corpus import CASES
@@ -63,8 +64,9 @@ def _base_folder(root: Path, title: str = "concurrent writers") -> Folder:
 
 
 def _is_card(path: Path) -> bool:
+    """A complete card of this version (a half-written one is not JSON)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("card_version") == "1"
+        return json.loads(path.read_text(encoding="utf-8")).get("card_version") == CARD_VERSION
     except (OSError, ValueError):
         return False
 
