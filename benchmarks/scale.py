@@ -468,9 +468,10 @@ def startup(args: argparse.Namespace, accard: list[str]) -> dict:
     # PYTHONDONTWRITEBYTECODE=1 would compile accard's modules in every run).
     import accompiler
 
-    subprocess.run(
+    subprocess.run(  # best effort: an installed package's folder may be read-only (and compiled)
         [sys.executable, "-m", "compileall", "-q", str(Path(accompiler.__file__).parent)],
-        check=True,
+        check=False,
+        capture_output=True,
     )
     for command in (check, numpy, floor):  # warm the page cache for all alike
         run_measured(command, limit, cwd)

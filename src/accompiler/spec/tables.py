@@ -6,7 +6,8 @@ are lark's own serialisation (`Lark.memo_serialize`: dicts, lists, tuples, strin
 no pickle), written to `_grammar_tables.py` with the grammar's sha256 and lark's version.
 `parser()` uses them only when both still match, and builds from the grammar otherwise, so an
 edited grammar or another lark is never parsed with stale tables; tests/test_syntax.py fails
-while the shipped tables are out of date. Regenerate them after editing the grammar:
+while they were built from another grammar. Regenerate them after editing the grammar or
+upgrading lark:
 
     python grammar/make_tables.py
 """
